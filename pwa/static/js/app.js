@@ -1,0 +1,146 @@
+/* Rathaus: small progressive enhancements. Every page works without this file. */
+(function () {
+  "use strict";
+
+  function deviceKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var bytes = new Uint8Array(18);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  /* The idempotency key is made on the device, so a resend can never create a second request. */
+  function initKeys(root) {
+    root.querySelectorAll("[data-idempotency-key]").forEach(function (input) {
+      if (!input.value) input.value = deviceKey();
+    });
+  }
+
+  function initLocation(root) {
+    root.querySelectorAll("[data-location]").forEach(function (box) {
+      var geo = box.querySelector("[data-role=geo]");
+      if (!geo || !("geolocation" in navigator)) return;
+      geo.hidden = false;
+      var lat = box.querySelector("[data-role=lat]");
+      var lon = box.querySelector("[data-role=lon]");
+      var status = box.querySelector("[data-role=status]");
+      var clear = box.querySelector("[data-role=clear]");
+      box.querySelector("[data-role=locate]").addEventListener("click", function () {
+        status.textContent = status.dataset.msgLocating;
+        navigator.geolocation.getCurrentPosition(function (pos) {
+          lat.value = pos.coords.latitude.toFixed(6);
+          lon.value = pos.coords.longitude.toFixed(6);
+          status.textContent = status.dataset.msgFound.replace("{lat}", lat.value).replace("{lon}", lon.value);
+          clear.hidden = false;
+        }, function () {
+          status.textContent = status.dataset.msgFailed;
+        }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+      });
+      clear.addEventListener("click", function () {
+        lat.value = ""; lon.value = ""; status.textContent = ""; clear.hidden = true;
+      });
+    });
+  }
+
+  var MAX_EDGE = 2048;
+
+  /* Phone photos are 5–12 MB: scale them down on the device before they cross a slow uplink. */
+  function shrink(file) {
+    if (!/^image\/(jpeg|png|webp|heic|heif)$/.test(file.type) || !window.createImageBitmap) {
+      return Promise.resolve(file);
+    }
+    return createImageBitmap(file, { imageOrientation: "from-image" }).then(function (bitmap) {
+      var scale = Math.min(1, MAX_EDGE / Math.max(bitmap.width, bitmap.height));
+      if (scale === 1 && file.size < 1500000) return file;
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.round(bitmap.width * scale);
+      canvas.height = Math.round(bitmap.height * scale);
+      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      return new Promise(function (resolve) {
+        canvas.toBlob(function (blob) {
+          if (!blob || blob.size >= file.size) return resolve(file);
+          var name = file.name.replace(/\.[^.]+$/, "") + ".jpg";
+          resolve(new File([blob], name, { type: "image/jpeg" }));
+        }, "image/jpeg", 0.82);
+      });
+    }, function () { return file; });
+  }
+
+  function swapPage(html) {
+    var doc = new DOMParser().parseFromString(html, "text/html");
+    document.title = doc.title;
+    document.body.replaceWith(doc.body);
+    init(document.body);
+    if (window.htmx) window.htmx.process(document.body);
+    window.scrollTo(0, 0);
+    var target = document.getElementById("error-summary") || document.querySelector("h1");
+    if (target) { target.setAttribute("tabindex", "-1"); target.focus(); }
+  }
+
+  function initUploads(root) {
+    root.querySelectorAll("form[data-upload-form]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        var inputs = Array.prototype.filter.call(form.querySelectorAll("input[type=file]"), function (i) {
+          return i.files && i.files.length;
+        });
+        if (!inputs.length || !window.FormData || !window.XMLHttpRequest) return;
+        event.preventDefault();
+        var box = form.querySelector("[data-upload-progress]");
+        var bar = box.querySelector("progress");
+        var status = box.querySelector("[data-upload-status]");
+        var button = event.submitter;
+        box.hidden = false;
+        status.textContent = form.dataset.msgPreparing;
+        var data = new FormData(form);
+        if (button && button.name) data.set(button.name, button.value);
+        var jobs = inputs.map(function (input) {
+          data.delete(input.name);
+          return Promise.all(Array.prototype.map.call(input.files, shrink)).then(function (files) {
+            files.forEach(function (f) { data.append(input.name, f, f.name); });
+          });
+        });
+        Promise.all(jobs).then(function () {
+          var xhr = new XMLHttpRequest();
+          xhr.open("POST", form.action);
+          xhr.upload.addEventListener("progress", function (e) {
+            if (!e.lengthComputable) return;
+            var pct = Math.round((e.loaded / e.total) * 100);
+            bar.value = pct;
+            status.textContent = form.dataset.msgUploading.replace("{percent}", pct);
+          });
+          xhr.addEventListener("load", function () { swapPage(xhr.responseText); });
+          xhr.addEventListener("error", function () { status.textContent = form.dataset.msgFailed; });
+          xhr.send(data);
+        });
+      });
+    });
+  }
+
+  function initSubmitOnce(root) {
+    root.querySelectorAll("form[data-submit-once]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (form.dataset.sent && !(event.submitter && event.submitter.getAttribute("formaction"))) {
+          event.preventDefault();
+        }
+        form.dataset.sent = "1";
+      });
+    });
+  }
+
+  function focusErrors(root) {
+    var summary = root.querySelector("#error-summary");
+    if (summary) summary.focus();
+  }
+
+  function init(root) {
+    initKeys(root);
+    initLocation(root);
+    initUploads(root);
+    initSubmitOnce(root);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    init(document);
+    focusErrors(document);
+  });
+})();

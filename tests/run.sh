@@ -1,0 +1,351 @@
+#!/usr/bin/env bash
+# The one test command: `bash tests/run.sh [pytest args...]`.
+#
+# Runs the whole test suite twice, once on SQLite and once on PostgreSQL, and fails if either run
+# fails (pytest's "no tests collected" counts as a failure). Extra arguments go to pytest verbatim,
+# e.g. `bash tests/run.sh -x -k cases` or `bash tests/run.sh tests/unit`.
+#
+# What it sets up, on a fresh Debian machine as well as on one where everything is installed:
+#   * .venv in the repository root with `pip install -e '.[test]'` (skipped while the stamp file
+#     .venv/.rathaus-installed is newer than pyproject.toml; delete the stamp to force a reinstall);
+#   * /usr/bin/chromium for the browser tests (installed with apt-get when run as root or with sudo);
+#   * a PostgreSQL database, chosen in this order:
+#       1. RATHAUS_TEST_POSTGRES_URL, if set, is used as it is (nothing is created or dropped);
+#       2. a server on 127.0.0.1:5432: a fresh database rathaus_test_<random> is created on it
+#          (as user `postgres`, else as the current user) and dropped again at exit;
+#       3. otherwise a throwaway server is started from the installed PostgreSQL binaries
+#          (installed with apt-get when missing and run as root) in a temporary directory on a free
+#          port, and stopped and removed at exit.
+#     RATHAUS_TEST_POSTGRES=throwaway forces 3. even when a server on 5432 is up (the default,
+#     RATHAUS_TEST_POSTGRES=auto, picks as above).
+#
+# Each pytest run gets RATHAUS_TEST_DATABASE: `sqlite` for the first, the PostgreSQL URL
+# (postgresql+asyncpg://...) for the second.
+#
+# Other knobs: PYTHON (interpreter used to create .venv, default python3).
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+PYTHON="${PYTHON:-python3}"
+VENV="$ROOT/.venv"
+STAMP="$VENV/.rathaus-installed"
+
+say() { printf '%s\n' "$*"; }
+note() { printf 'run.sh: %s\n' "$*" >&2; }
+die() {
+    printf 'run.sh: error: %s\n' "$*" >&2
+    exit 1
+}
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# Runs a command as root: directly when we are root, through sudo when it exists, else fails.
+as_root() {
+    if is_root; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        return 1
+    fi
+}
+
+can_be_root() { is_root || command -v sudo >/dev/null 2>&1; }
+
+APT_UPDATED=0
+apt_install() {
+    command -v apt-get >/dev/null 2>&1 || return 1
+    if [ "$APT_UPDATED" -eq 0 ]; then
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q || return 1
+        APT_UPDATED=1
+    fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Clean-up: everything started or created below registers itself here and is undone at exit.
+
+CLEANUPS=()
+# shellcheck disable=SC2329  # invoked by the trap
+cleanup() {
+    local i
+    for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do
+        eval "${CLEANUPS[$i]}" || true
+    done
+    CLEANUPS=()
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+case "${RATHAUS_TEST_POSTGRES:-auto}" in
+    auto | throwaway) ;;
+    *) die "RATHAUS_TEST_POSTGRES must be 'auto' or 'throwaway', not '${RATHAUS_TEST_POSTGRES}'" ;;
+esac
+
+# ---------------------------------------------------------------------------------------------
+# 1. Python environment
+
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+    || die "$PYTHON is missing or older than 3.11 (set PYTHON=/path/to/python3.11+)"
+
+venv_works() { [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; }
+
+if ! venv_works; then
+    note "creating .venv"
+    if ! "$PYTHON" -m venv --clear "$VENV" >/dev/null 2>&1; then
+        # Debian ships venv/ensurepip separately (python3-venv).
+        pyver="$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+        if can_be_root && { apt_install "python${pyver}-venv" || apt_install python3-venv; }; then
+            "$PYTHON" -m venv --clear "$VENV"
+        else
+            die "'$PYTHON -m venv' failed; install the venv module (Debian: apt-get install python3-venv)"
+        fi
+    fi
+    rm -f "$STAMP"
+fi
+
+if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
+    note "installing the project and its test dependencies into .venv"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/pip" install -q -e '.[test]'
+    touch "$STAMP"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 2. Chromium for the browser tests
+
+if [ ! -x /usr/bin/chromium ]; then
+    note "/usr/bin/chromium is missing; installing Debian's chromium package"
+    if ! can_be_root || ! apt_install chromium || [ ! -x /usr/bin/chromium ]; then
+        die "/usr/bin/chromium is needed for the browser tests and could not be installed; install it with 'apt-get install chromium' (as root) and run again"
+    fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 3. PostgreSQL
+
+PG_BIN=""          # directory with initdb, pg_ctl, postgres (and usually psql, pg_isready)
+
+# /usr/lib/postgresql/<version>/bin directories, highest version first.
+pg_lib_dirs() {
+    local d
+    for d in /usr/lib/postgresql/*/bin; do
+        [ -d "$d" ] && printf '%s\n' "$d"
+    done | sort -V -r
+}
+
+find_pg_bin() {
+    local d initdb
+    if initdb="$(command -v initdb 2>/dev/null)"; then
+        d="$(dirname "$(readlink -f "$initdb")")"
+        if [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ]; then
+            PG_BIN="$d"
+            return 0
+        fi
+    fi
+    for d in $(pg_lib_dirs); do
+        if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ]; then
+            PG_BIN="$d"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# Finds a PostgreSQL client tool in PATH or next to the server binaries.
+pg_tool() {
+    local name="$1" d
+    if command -v "$name" >/dev/null 2>&1; then
+        command -v "$name"
+        return 0
+    fi
+    for d in ${PG_BIN:+"$PG_BIN"} $(pg_lib_dirs); do
+        if [ -x "$d/$name" ]; then
+            printf '%s\n' "$d/$name"
+            return 0
+        fi
+    done
+    return 1
+}
+
+port_is_open() {  # host port
+    local isready
+    if isready="$(pg_tool pg_isready)"; then
+        "$isready" -q -h "$1" -p "$2" -t 3
+        return
+    fi
+    "$VENV/bin/python" - "$1" "$2" <<'EOF'
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()
+except OSError:
+    sys.exit(1)
+EOF
+}
+
+# Runs one SQL statement against database `postgres`: pg_sql host port user sql
+pg_sql() {
+    local host="$1" port="$2" user="$3" sql="$4" psql
+    if psql="$(pg_tool psql)"; then
+        PGCONNECT_TIMEOUT=5 "$psql" -X -q -w -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U "$user" -d postgres \
+            -c "$sql" >/dev/null
+    else
+        "$VENV/bin/python" - "$host" "$port" "$user" "$sql" <<'EOF'
+import asyncio, sys
+import asyncpg
+
+async def main(host, port, user, sql):
+    conn = await asyncpg.connect(host=host, port=int(port), user=user, database="postgres", timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+asyncio.run(main(*sys.argv[1:]))
+EOF
+    fi
+}
+
+drop_database() {  # host port user db
+    pg_sql "$1" "$2" "$3" "DROP DATABASE IF EXISTS \"$4\" WITH (FORCE)" 2>/dev/null \
+        || pg_sql "$1" "$2" "$3" "DROP DATABASE IF EXISTS \"$4\"" \
+        || note "could not drop database $4 on $1:$2; drop it by hand"
+}
+
+random_suffix() { "$VENV/bin/python" -c 'import secrets; print(secrets.token_hex(4))'; }
+
+free_port() {
+    "$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Tries to create a fresh database on the server at 127.0.0.1:5432; sets PG_URL on success.
+use_shared_server() {
+    local db user
+    db="rathaus_test_$(random_suffix)"
+    for user in postgres "$(id -un)"; do
+        if pg_sql 127.0.0.1 5432 "$user" "CREATE DATABASE \"$db\"" 2>/dev/null; then
+            CLEANUPS+=("drop_database 127.0.0.1 5432 '$user' '$db'")
+            PG_URL="postgresql+asyncpg://$user@127.0.0.1:5432/$db"
+            note "using database $db on the PostgreSQL server at 127.0.0.1:5432 (dropped at exit)"
+            return 0
+        fi
+    done
+    note "a server answers on 127.0.0.1:5432 but neither 'postgres' nor '$(id -un)' may create a database there"
+    return 1
+}
+
+PG_RUN_AS=()       # prefix that runs a command as the owner of the throwaway cluster
+
+# Runs a PostgreSQL server program as the cluster's owner, from / (its home may not be readable).
+as_pg_owner() { (cd / && "${PG_RUN_AS[@]}" "$@"); }
+
+stop_throwaway() {  # dir
+    local dir="$1"
+    if [ -f "$dir/data/postmaster.pid" ]; then
+        as_pg_owner "$PG_BIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+    rm -rf "$dir"
+}
+
+# Starts a throwaway server from the installed binaries; sets PG_URL.
+use_throwaway_server() {
+    local dir port owner=""
+    if ! find_pg_bin; then
+        if is_root; then
+            note "no PostgreSQL server binaries found; installing Debian's postgresql package"
+            apt_install postgresql || die "could not install PostgreSQL with apt-get"
+            find_pg_bin || die "PostgreSQL was installed but initdb/pg_ctl are not found"
+        else
+            die "no PostgreSQL server binaries (initdb, pg_ctl) found in PATH or /usr/lib/postgresql/*/bin; install PostgreSQL (Debian: apt-get install postgresql), or set RATHAUS_TEST_POSTGRES_URL"
+        fi
+    fi
+
+    if is_root; then
+        # initdb and postgres refuse to run as root: run them as the postgres system user, or as a
+        # throwaway user when there is none. /tmp keeps the directory reachable for that user.
+        if id -u postgres >/dev/null 2>&1; then
+            owner=postgres
+        else
+            owner="rathaus-pgtest-$(random_suffix)"
+            useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$owner" \
+                || die "cannot create a user to run the throwaway PostgreSQL server"
+            CLEANUPS+=("userdel '$owner' >/dev/null 2>&1")
+        fi
+        command -v runuser >/dev/null 2>&1 || die "runuser is needed to start PostgreSQL as user $owner"
+        PG_RUN_AS=(runuser -u "$owner" --)
+        dir="$(mktemp -d /tmp/rathaus-pg.XXXXXX)"
+        chown "$owner" "$dir"
+    else
+        PG_RUN_AS=(env)
+        dir="$(mktemp -d "${TMPDIR:-/tmp}/rathaus-pg.XXXXXX")"
+    fi
+    CLEANUPS+=("stop_throwaway '$dir'")
+
+    port="$(free_port)"
+    note "starting a throwaway PostgreSQL server ($PG_BIN) on 127.0.0.1:$port in $dir"
+    as_pg_owner "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --no-locale \
+        >"$dir/initdb.log" 2>&1 || {
+        cat "$dir/initdb.log" >&2
+        die "initdb failed"
+    }
+    # fsync=off etc.: the data is thrown away, so durability only costs time.
+    as_pg_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+        start >/dev/null || {
+        cat "$dir/server.log" >&2 || true
+        die "the throwaway PostgreSQL server did not start"
+    }
+    pg_sql 127.0.0.1 "$port" postgres 'CREATE DATABASE "rathaus_test"' \
+        || die "could not create a database on the throwaway server"
+    PG_URL="postgresql+asyncpg://postgres@127.0.0.1:$port/rathaus_test"
+}
+
+PG_URL=""
+if [ -n "${RATHAUS_TEST_POSTGRES_URL:-}" ]; then
+    PG_URL="$RATHAUS_TEST_POSTGRES_URL"
+    note "using RATHAUS_TEST_POSTGRES_URL"
+elif [ "${RATHAUS_TEST_POSTGRES:-}" = "throwaway" ]; then
+    use_throwaway_server
+elif port_is_open 127.0.0.1 5432 && use_shared_server; then
+    :
+else
+    use_throwaway_server
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 4. The suite, twice
+
+run_suite() {  # label database -- pytest args
+    local label="$1" database="$2" rc=0
+    shift 2
+    say ""
+    say "== suite on $label =="
+    RATHAUS_TEST_DATABASE="$database" "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@" || rc=$?
+    return "$rc"
+}
+
+describe() {  # exit code
+    case "$1" in
+        0) printf 'passed' ;;
+        1) printf 'FAILED (tests failed)' ;;
+        5) printf 'FAILED (no tests collected)' ;;
+        *) printf 'FAILED (pytest exit code %s)' "$1" ;;
+    esac
+}
+
+sqlite_rc=0
+postgres_rc=0
+run_suite SQLite sqlite "$@" || sqlite_rc=$?
+run_suite PostgreSQL "$PG_URL" "$@" || postgres_rc=$?
+
+say ""
+say "== summary: SQLite $(describe "$sqlite_rc"), PostgreSQL $(describe "$postgres_rc") =="
+
+if [ "$sqlite_rc" -ne 0 ] || [ "$postgres_rc" -ne 0 ]; then
+    exit 1
+fi
+exit 0
