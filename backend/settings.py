@@ -53,7 +53,7 @@ SETTINGS: tuple[Setting, ...] = (
         "If set, sessions and rate-limit counters live in Redis, else in the database.",
     ),
     Setting("RATHAUS_MAX_UPLOAD_MB", "15", "Largest single uploaded file, in megabytes."),
-    Setting("RATHAUS_MAX_FILES", "5", "Most files per upload field."),
+    Setting("RATHAUS_MAX_FILES", "5", "Most photos one form step takes at full size; bounds a request's size."),
     Setting("RATHAUS_LOG_LEVEL", "INFO", "Python log level."),
 )
 

@@ -36,6 +36,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         base_domain="localhost",
         secret_key=TEST_SECRET,
         https=False,
+        max_upload_bytes=2 * 1024 * 1024,
+        max_files=3,
     )
     upgrade(settings.database_url)
     yield settings

@@ -6,8 +6,8 @@
 # e.g. `bash tests/run.sh -x -k cases` or `bash tests/run.sh tests/unit`.
 #
 # What it sets up, on a fresh Debian machine as well as on one where everything is installed:
-#   * .venv in the repository root with `pip install -e '.[test]'` (skipped while the stamp file
-#     .venv/.rathaus-installed is newer than pyproject.toml; delete the stamp to force a reinstall);
+#   * .venv in the repository root with `pip install -e '.[test]'` (tools/venv.sh; skipped while the
+#     stamp file .venv/.rathaus-installed-test is newer than pyproject.toml);
 #   * /usr/bin/chromium for the browser tests (installed with apt-get when run as root or with sudo);
 #   * a PostgreSQL database, chosen in this order:
 #       1. RATHAUS_TEST_POSTGRES_URL, if set, is used as it is (nothing is created or dropped);
@@ -29,41 +29,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-PYTHON="${PYTHON:-python3}"
-VENV="$ROOT/.venv"
-STAMP="$VENV/.rathaus-installed"
+# shellcheck source=tools/venv.sh
+. "$ROOT/tools/venv.sh"
 
 say() { printf '%s\n' "$*"; }
-note() { printf 'run.sh: %s\n' "$*" >&2; }
-die() {
-    printf 'run.sh: error: %s\n' "$*" >&2
-    exit 1
-}
-
-is_root() { [ "$(id -u)" -eq 0 ]; }
-
-# Runs a command as root: directly when we are root, through sudo when it exists, else fails.
-as_root() {
-    if is_root; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo "$@"
-    else
-        return 1
-    fi
-}
-
-can_be_root() { is_root || command -v sudo >/dev/null 2>&1; }
-
-APT_UPDATED=0
-apt_install() {
-    command -v apt-get >/dev/null 2>&1 || return 1
-    if [ "$APT_UPDATED" -eq 0 ]; then
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q || return 1
-        APT_UPDATED=1
-    fi
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
-}
 
 # ---------------------------------------------------------------------------------------------
 # Clean-up: everything started or created below registers itself here and is undone at exit.
@@ -89,31 +58,7 @@ esac
 # ---------------------------------------------------------------------------------------------
 # 1. Python environment
 
-"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
-    || die "$PYTHON is missing or older than 3.11 (set PYTHON=/path/to/python3.11+)"
-
-venv_works() { [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; }
-
-if ! venv_works; then
-    note "creating .venv"
-    if ! "$PYTHON" -m venv --clear "$VENV" >/dev/null 2>&1; then
-        # Debian ships venv/ensurepip separately (python3-venv).
-        pyver="$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
-        if can_be_root && { apt_install "python${pyver}-venv" || apt_install python3-venv; }; then
-            "$PYTHON" -m venv --clear "$VENV"
-        else
-            die "'$PYTHON -m venv' failed; install the venv module (Debian: apt-get install python3-venv)"
-        fi
-    fi
-    rm -f "$STAMP"
-fi
-
-if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
-    note "installing the project and its test dependencies into .venv"
-    "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/pip" install -q -e '.[test]'
-    touch "$STAMP"
-fi
+ensure_venv test
 
 # ---------------------------------------------------------------------------------------------
 # 2. Chromium for the browser tests
