@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from advanced_alchemy.extensions.litestar.store import SQLAlchemyStore
 from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
@@ -38,12 +38,12 @@ from backend.tenants.services import host_resolver
 SESSION_MAX_AGE = 8 * 3600
 
 
-def _stores(settings: Settings, db: object) -> dict[str, Store]:
+def _stores(settings: Settings, db: SQLAlchemyAsyncConfig) -> dict[str, Store]:
     if settings.redis_url:
         from litestar.stores.redis import RedisStore
 
-        root = RedisStore.with_client(url=settings.redis_url, namespace="rathaus")
-        return {"sessions": root.with_namespace("sessions"), "login_failures": root.with_namespace("login")}
+        redis = RedisStore.with_client(url=settings.redis_url, namespace="rathaus")
+        return {"sessions": redis.with_namespace("sessions"), "login_failures": redis.with_namespace("login")}
     if settings.is_sqlite:
         # The embedded database has one writer at a time, and the session is saved while the request's own
         # transaction is still open: keep sessions beside it in files instead.
@@ -52,8 +52,8 @@ def _stores(settings: Settings, db: object) -> dict[str, Store]:
             (root / name).mkdir(parents=True, exist_ok=True)
         return {"sessions": FileStore(root / "sessions"), "login_failures": FileStore(root / "login")}
     return {
-        "sessions": SQLAlchemyStore(config=db, model=StoreItem, namespace="sessions"),  # type: ignore[arg-type]
-        "login_failures": SQLAlchemyStore(config=db, model=StoreItem, namespace="login"),  # type: ignore[arg-type]
+        "sessions": SQLAlchemyStore(config=db, model=StoreItem, namespace="sessions"),
+        "login_failures": SQLAlchemyStore(config=db, model=StoreItem, namespace="login"),
     }
 
 

@@ -95,7 +95,7 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+    def from_env(cls, environ: dict[str, str] | None = None, /, **overrides: object) -> Settings:
         env = dict(os.environ if environ is None else environ)
         mode = _env("RATHAUS_ENV", env) or "production"
         if mode not in ("production", "development"):

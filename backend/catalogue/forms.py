@@ -135,11 +135,11 @@ def _check_number(f: Field, text: str) -> tuple[Any, str | None]:
 
 def _check_date(f: Field, text: str) -> tuple[Any, str | None]:
     try:
-        day = datetime.date.fromisoformat(text)
+        day: datetime.date | None = datetime.date.fromisoformat(text)
     except ValueError:
         day = _parse_german_date(text)
-        if day is None:
-            return None, _("Please enter a date like 2026-12-24.")
+    if day is None:
+        return None, _("Please enter a date like 2026-12-24.")
     if f.min is not None or f.max is not None:
         # Limits on dates count days from today: min 1 means "tomorrow at the earliest".
         offset = (day - datetime.date.today()).days

@@ -131,14 +131,17 @@ def fmt_datetime(value: datetime.datetime | None) -> str:
 def fmt_date(value: datetime.date | datetime.datetime | str | None) -> str:
     if value is None or value == "":
         return ""
+    day: datetime.date
     if isinstance(value, str):
         try:
-            value = datetime.date.fromisoformat(value)
+            day = datetime.date.fromisoformat(value)
         except ValueError:
             return value
-    if isinstance(value, datetime.datetime):
-        value = value.astimezone(_tz()).date()
-    return format_date(value, format="long", locale=Locale.parse(get_language()))
+    elif isinstance(value, datetime.datetime):
+        day = value.astimezone(_tz()).date()
+    else:
+        day = value
+    return format_date(day, format="long", locale=Locale.parse(get_language()))
 
 
 def fmt_number(value: float | int | None) -> str:

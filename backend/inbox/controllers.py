@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
+from litestar.plugins.htmx import HTMXRequest
 from litestar.response import File, Redirect, Template
 
 from backend.accounts.controllers import STAFF_DEPENDENCIES
@@ -48,7 +49,7 @@ class InboxController(Controller):
     @get("/")
     async def inbox(
         self,
-        request: Request[Any, Any, State],
+        request: HTMXRequest,
         staff: NamedDependency[StaffIdentity],
         inbox: NamedDependency[InboxService],
         catalogue: NamedDependency[CatalogueService],

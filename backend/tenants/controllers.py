@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
+from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +29,7 @@ class TenantController(Controller):
 
     @get("/")
     async def home(
-        self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession], q: FromQuery[str] = ""
+        self, request: HTMXRequest, session: NamedDependency[AsyncSession], q: FromQuery[str] = ""
     ) -> Template:
         tenant: TenantContext | None = request.state.get("tenant")
         if tenant is None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.db import ALL_TENANTS
-from backend.core.tenancy import TenantContext
+from backend.core.tenancy import Resolver, TenantContext
 from backend.tenants.models import Tenant, TenantHost
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -33,7 +34,7 @@ def to_context(t: Tenant) -> TenantContext:
     )
 
 
-def host_resolver(session_maker: async_sessionmaker[AsyncSession], base_domain: str):  # type: ignore[no-untyped-def]
+def host_resolver(session_maker: Callable[[], AsyncSession], base_domain: str) -> Resolver:
     suffix = "." + base_domain
 
     async def resolve(host: str) -> TenantContext | None:

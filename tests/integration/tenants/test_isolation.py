@@ -30,6 +30,8 @@ async def test_clerk_of_one_municipality_gets_404_for_every_case_url_of_another(
         assert (await clerk.get(file_url)).status_code == 404
         inbox = await clerk.get("/staff")
         assert "/staff/cases/" not in inbox.text
+        assert 'class="result-count">0 ' in inbox.text, "counts are scoped too"
+        assert "(1)</option>" not in inbox.text, "status counts are scoped too"
         for action, data in (
             (case_url + "/status", {"to_status": "in_review"}),
             (case_url + "/messages", {"visibility": "internal", "body": "x"}),
