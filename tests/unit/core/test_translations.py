@@ -69,7 +69,7 @@ def _extract_from_sources() -> set[MsgId]:
         for _filename, _lineno, message, _comments, _context in extract_from_dir(
             ROOT, method_map, options_map, keywords=KEYWORDS
         )
-        if message and (_forms(message)[0])
+        if message and _forms(message)[0]
     }
 
 
@@ -84,6 +84,10 @@ def _fmt(ids: set[MsgId]) -> str:
     return "\n".join(f"  {i!r}" for i in sorted(ids, key=lambda i: _forms(i)[0]))
 
 
+def _report(*parts: tuple[str, set[MsgId]]) -> str:
+    return "".join(f"{title}:\n{_fmt(ids)}\n" for title, ids in parts if ids) + REFRESH_HINT
+
+
 # --- the template is up to date -------------------------------------------------------------------
 
 
@@ -91,11 +95,9 @@ def test_template_matches_the_strings_in_the_code_and_templates() -> None:
     in_sources = _extract_from_sources()
     in_pot = set(_messages(_read(POT)))
     missing, stale = in_sources - in_pot, in_pot - in_sources
-    assert not missing and not stale, (
-        (f"Strings marked in the code or templates but missing from locales/messages.pot:\n{_fmt(missing)}\n"
-         if missing else "")
-        + (f"Strings in locales/messages.pot no longer used anywhere:\n{_fmt(stale)}\n" if stale else "")
-        + REFRESH_HINT
+    assert not missing and not stale, _report(
+        ("Strings marked in the code or templates but missing from locales/messages.pot", missing),
+        ("Strings in locales/messages.pot no longer used anywhere", stale),
     )
 
 
@@ -125,11 +127,9 @@ def test_catalogue_has_exactly_the_template_entries(language: str) -> None:
     in_pot = set(_messages(_read(POT)))
     in_po = set(_messages(_read(LOCALES / language / "LC_MESSAGES" / "messages.po", language)))
     missing, extra = in_pot - in_po, in_po - in_pot
-    assert not missing and not extra, (
-        (f"Missing from locales/{language}/LC_MESSAGES/messages.po:\n{_fmt(missing)}\n" if missing else "")
-        + (f"In locales/{language}/LC_MESSAGES/messages.po but not in the template:\n{_fmt(extra)}\n"
-           if extra else "")
-        + REFRESH_HINT
+    assert not missing and not extra, _report(
+        (f"Missing from locales/{language}/LC_MESSAGES/messages.po", missing),
+        (f"In locales/{language}/LC_MESSAGES/messages.po but not in locales/messages.pot", extra),
     )
 
 
