@@ -101,7 +101,8 @@
         });
         Promise.all(jobs).then(function () {
           var xhr = new XMLHttpRequest();
-          xhr.open("POST", form.action);
+          // Not form.action: the submit button is named "action" and shadows the property.
+          xhr.open("POST", form.getAttribute("action") || window.location.href);
           xhr.upload.addEventListener("progress", function (e) {
             if (!e.lengthComputable) return;
             var pct = Math.round((e.loaded / e.total) * 100);
