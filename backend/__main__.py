@@ -1,4 +1,4 @@
-"""The `rathaus` command: serve, demo, db upgrade, tenant create, staff add."""
+"""The `rathaus` command: serve, worker, demo, db upgrade, tenant create, staff add, push rotate-keys."""
 
 from __future__ import annotations
 
@@ -71,9 +71,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print("\nRathaus demo" + (" (demo data loaded)" if created else ""))
     print(f"  platform:      http://localhost:{port}/")
     for slug in ("musterstadt", "beispieldorf"):
-        print(
-            f"  {slug + ':':14} http://{slug}.localhost:{port}/   staff: http://{slug}.localhost:{port}/staff"
-        )
+        print(f"  {slug + ':':14} http://{slug}.localhost:{port}/   staff: http://{slug}.localhost:{port}/staff")
         print(f"  {'':14} clerk@{slug}.example / admin@{slug}.example, password {DEMO_PASSWORD}")
     print(f"  data:          {settings.data_dir.resolve()}\n", flush=True)
     uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
@@ -120,10 +118,56 @@ def cmd_staff_add(args: argparse.Namespace) -> None:
                     sys.exit(f"rathaus: no municipality {args.tenant!r}")
                 ctx = to_context(tenant)
             async with tenant_session(db, ctx.id) as session:
-                await AccountService(session, ctx).add_staff(
-                    args.email, password, args.name or args.email, args.role
-                )
+                await AccountService(session, ctx).add_staff(args.email, password, args.name or args.email, args.role)
             print(f"{args.email} is now {args.role} of {ctx.slug}")
+        finally:
+            await db.get_engine().dispose()
+
+    asyncio.run(run())
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    import logging
+    import signal
+
+    from backend.core.db import alchemy_config
+    from backend.notifications import listeners
+    from backend.notifications.delivery import Deliverer
+
+    settings = _settings(args)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    listeners.register()
+
+    async def run() -> None:
+        db = alchemy_config(settings)
+        deliverer = Deliverer(db, settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print("delivery worker running; Ctrl-C stops it", flush=True)
+        try:
+            await deliverer.run_forever(stop)
+        finally:
+            await deliverer.aclose()
+            await db.get_engine().dispose()
+
+    asyncio.run(run())
+
+
+def cmd_push_rotate_keys(args: argparse.Namespace) -> None:
+    from backend.core.db import alchemy_config, unscoped_session
+    from backend.notifications.services import VapidKeyService
+
+    settings = _settings(args)
+
+    async def run() -> None:
+        db = alchemy_config(settings)
+        try:
+            async with unscoped_session(db) as session:
+                key = await VapidKeyService(session).rotate()
+                print(f"new VAPID public key: {key.public_key}")
+                print("devices subscribed with older keys keep working until they subscribe again")
         finally:
             await db.get_engine().dispose()
 
@@ -139,6 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int)
     p.add_argument("--behind-proxy", action="store_true", help="trust X-Forwarded-* headers from any address")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="deliver notifications from the outbox (run as many as needed)")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("push", help="Web Push commands")
+    psub = p.add_subparsers(dest="push_command", required=True)
+    rotate = psub.add_parser("rotate-keys", help="make a new VAPID key pair for new subscriptions")
+    rotate.set_defaults(func=cmd_push_rotate_keys)
 
     p = sub.add_parser("demo", help="create a SQLite database with demo municipalities and serve it")
     p.add_argument("--port", type=int, default=8000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,6 +32,9 @@ from backend.core.storage import LocalStorage
 from backend.core.templating import template_config
 from backend.core.tenancy import HostCache, TenancyMiddleware
 from backend.inbox.controllers import InboxController
+from backend.notifications import listeners as notification_listeners
+from backend.notifications.controllers import DeliveriesController, PushController
+from backend.notifications.delivery import Deliverer
 from backend.settings import Settings
 from backend.tenants.controllers import TenantController
 from backend.tenants.services import host_resolver
@@ -64,12 +68,24 @@ def create_app(settings: Settings) -> Litestar:
     i18n.configure(settings.locales_dir)
     db = alchemy_config(settings)
 
+    notification_listeners.register()
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.host_cache = HostCache(host_resolver(db.create_session_maker(), settings.base_domain))
+        stop = asyncio.Event()
+        worker: asyncio.Task[None] | None = None
+        deliverer = Deliverer(db, settings) if settings.run_worker else None
+        if deliverer is not None:
+            worker = asyncio.create_task(deliverer.run_forever(stop), name="rathaus-delivery")
         try:
             yield
         finally:
+            stop.set()
+            if worker is not None:
+                await worker
+            if deliverer is not None:
+                await deliverer.aclose()
             await db.get_engine().dispose()
 
     session_config = StaffSessionConfig(
@@ -99,10 +115,11 @@ def create_app(settings: Settings) -> Litestar:
             TenantController,
             CatalogueController,
             CitizenCaseController,
+            PushController,
             # Only staff pages have sessions: citizens never get a session cookie.
             Router(
                 path="/",
-                route_handlers=[LoginController, InboxController],
+                route_handlers=[LoginController, InboxController, DeliveriesController],
                 middleware=[session_config.middleware],
             ),
             static,

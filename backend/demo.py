@@ -625,8 +625,7 @@ async def _create_cases(
         answers: dict[str, Any] = {f.name: [] for f in definition.fields if f.type == "file"}
         day = submitted.date()
         answers |= {
-            k: (day + dt.timedelta(v.offset)).isoformat() if isinstance(v, Day) else v
-            for k, v in spec.answers.items()
+            k: (day + dt.timedelta(v.offset)).isoformat() if isinstance(v, Day) else v for k, v in spec.answers.items()
         }
         case, _ = await cases.submit(service, form, answers, new_idempotency_key(), spec.language)
         actor = staff["admin" if spec.by_admin else "clerk"]
@@ -663,13 +662,9 @@ def _timeline(submitted: dt.datetime, steps: int, now: dt.datetime, rng: random.
 
 async def _backdate(session: AsyncSession, case: Case, times: list[dt.datetime]) -> None:
     """Give the case and its timeline realistic dates (the services stamp everything with "now")."""
-    events = (
-        select(CaseEvent.id).where(CaseEvent.case_id == case.id).order_by(CaseEvent.created_at, CaseEvent.id)
-    )
+    events = select(CaseEvent.id).where(CaseEvent.case_id == case.id).order_by(CaseEvent.created_at, CaseEvent.id)
     for event_id, when in zip(list(await session.scalars(events)), times, strict=True):
         await session.execute(
             update(CaseEvent).where(CaseEvent.id == event_id).values(created_at=when, updated_at=when)
         )
-    await session.execute(
-        update(Case).where(Case.id == case.id).values(created_at=times[0], updated_at=times[-1])
-    )
+    await session.execute(update(Case).where(Case.id == case.id).values(created_at=times[0], updated_at=times[-1]))

@@ -36,9 +36,7 @@ SETTINGS: tuple[Setting, ...] = (
         "localhost",
         "Municipalities are served at `<slug>.<base domain>`; the bare domain shows the platform page.",
     ),
-    Setting(
-        "RATHAUS_SECRET_KEY", "(none)", "Secret for CSRF tokens; required and not the default in production."
-    ),
+    Setting("RATHAUS_SECRET_KEY", "(none)", "Secret for CSRF tokens; required and not the default in production."),
     Setting("RATHAUS_HOST", "127.0.0.1", "Address `rathaus serve` listens on."),
     Setting("RATHAUS_PORT", "8000", "Port `rathaus serve` listens on."),
     Setting("RATHAUS_WORKERS", "1", "Number of web server processes for `rathaus serve`."),
@@ -55,12 +53,54 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATHAUS_MAX_UPLOAD_MB", "15", "Largest single uploaded file, in megabytes."),
     Setting("RATHAUS_MAX_FILES", "5", "Most photos one form step takes at full size; bounds a request's size."),
     Setting("RATHAUS_LOG_LEVEL", "INFO", "Python log level."),
+    Setting(
+        "RATHAUS_WORKER",
+        "true",
+        "`true` runs the delivery worker inside `rathaus serve`; `false` leaves it to `rathaus worker` processes.",
+    ),
+    Setting(
+        "RATHAUS_PUSH_ENDPOINT_ALLOWLIST",
+        "(push services)",
+        "Comma-separated push service hosts (`host`, `*.domain`, `host:port`) replacing the default list of "
+        "Google, Mozilla, Apple and Microsoft; plain `http` only for loopback hosts.",
+    ),
+    Setting(
+        "RATHAUS_VAPID_SUBJECT",
+        "mailto:push@<base domain>",
+        "Contact URI sent to push services (`mailto:` or `https:`).",
+    ),
+    Setting(
+        "RATHAUS_SMTP_HOST",
+        "(empty)",
+        "SMTP server for e-mail notifications; without it e-mails go to `<data dir>/mail`.",
+    ),
+    Setting("RATHAUS_SMTP_PORT", "587", "SMTP port."),
+    Setting("RATHAUS_SMTP_USERNAME", "(empty)", "SMTP login, if the server needs one."),
+    Setting("RATHAUS_SMTP_PASSWORD", "(empty)", "SMTP password."),
+    Setting("RATHAUS_SMTP_SECURITY", "starttls", "`starttls`, `tls` (implicit, port 465) or `none`."),
+    Setting("RATHAUS_SMTP_FROM", "noreply@<base domain>", "Sender address; the display name is the municipality's."),
+)
+
+DEFAULT_PUSH_HOSTS: tuple[str, ...] = (
+    "fcm.googleapis.com",
+    "android.googleapis.com",
+    "updates.push.services.mozilla.com",
+    "*.push.services.mozilla.com",
+    "web.push.apple.com",
+    "*.push.apple.com",
+    "*.notify.windows.com",
 )
 
 
 def _env(name: str, environ: dict[str, str]) -> str | None:
     value = environ.get(name)
     return value if value not in (None, "") else None
+
+
+def _hosts(raw: str | None) -> tuple[str, ...]:
+    if raw is None:
+        return DEFAULT_PUSH_HOSTS
+    return tuple(h.strip().lower() for h in raw.split(",") if h.strip())
 
 
 @dataclass(frozen=True)
@@ -78,6 +118,15 @@ class Settings:
     max_upload_bytes: int = 15 * 1024 * 1024
     max_files: int = 5
     log_level: str = "INFO"
+    run_worker: bool = True
+    push_endpoint_allowlist: tuple[str, ...] = DEFAULT_PUSH_HOSTS
+    vapid_subject: str = ""
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_security: str = "starttls"
+    smtp_from: str = ""
     templates_dir: Path = PROJECT_ROOT / "pwa" / "templates"
     static_dir: Path = PROJECT_ROOT / "pwa" / "static"
     locales_dir: Path = PROJECT_ROOT / "locales"
@@ -120,6 +169,15 @@ class Settings:
                 max_upload_bytes=int(float(_env("RATHAUS_MAX_UPLOAD_MB", env) or 15) * 1024 * 1024),
                 max_files=int(_env("RATHAUS_MAX_FILES", env) or 5),
                 log_level=(_env("RATHAUS_LOG_LEVEL", env) or "INFO").upper(),
+                run_worker=(_env("RATHAUS_WORKER", env) or "true").lower() in ("true", "1", "yes"),
+                push_endpoint_allowlist=_hosts(_env("RATHAUS_PUSH_ENDPOINT_ALLOWLIST", env)),
+                vapid_subject=_env("RATHAUS_VAPID_SUBJECT", env) or "",
+                smtp_host=_env("RATHAUS_SMTP_HOST", env),
+                smtp_port=int(_env("RATHAUS_SMTP_PORT", env) or 587),
+                smtp_username=_env("RATHAUS_SMTP_USERNAME", env),
+                smtp_password=_env("RATHAUS_SMTP_PASSWORD", env),
+                smtp_security=(_env("RATHAUS_SMTP_SECURITY", env) or "starttls").lower(),
+                smtp_from=_env("RATHAUS_SMTP_FROM", env) or "",
             )
         except ValueError as exc:
             raise SettingsError(f"invalid number in settings: {exc}") from exc
@@ -130,9 +188,28 @@ class Settings:
 
     def with_defaults(self) -> Settings:
         """Fill values derived from others (the default database lives in the data dir)."""
-        if not self.database_url:
-            return replace(self, database_url=f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'rathaus.db'}")
-        return self
+        settings = self
+        if not settings.database_url:
+            settings = replace(settings, database_url=f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'rathaus.db'}")
+        if settings.smtp_security not in ("starttls", "tls", "none"):
+            raise SettingsError("RATHAUS_SMTP_SECURITY must be starttls, tls or none")
+        if not settings.vapid_subject:
+            settings = replace(settings, vapid_subject=f"mailto:push@{settings.base_domain}")
+        if not settings.vapid_subject.startswith(("mailto:", "https:")):
+            raise SettingsError("RATHAUS_VAPID_SUBJECT must start with mailto: or https:")
+        if not settings.smtp_from:
+            settings = replace(settings, smtp_from=f"noreply@{settings.base_domain}")
+        return settings
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+    def public_url(self, slug: str) -> str:
+        """The address of a municipality's site, for links that leave the app (e-mails)."""
+        scheme = "https" if self.https else "http"
+        port = "" if self.port in (80, 443) or self.is_production else f":{self.port}"
+        return f"{scheme}://{slug}.{self.base_domain}{port}"
 
     def check_production(self) -> None:
         """Refuse to run in production with settings that would make it unsafe."""

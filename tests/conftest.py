@@ -38,7 +38,10 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         https=False,
         max_upload_bytes=2 * 1024 * 1024,
         max_files=3,
-    )
+        # Tests drive delivery themselves (tests/integration/notifications); no background worker races them.
+        run_worker=False,
+        push_endpoint_allowlist=("127.0.0.1",),
+    ).with_defaults()
     upgrade(settings.database_url)
     yield settings
 

@@ -68,9 +68,7 @@ class LoginController(Controller):
 
     @get("/login")
     async def login_form(self, next: FromQuery[str] = "/staff") -> Template:  # noqa: A002
-        return Template(
-            "login.html", context={"next": next if _is_local_path(next) else "/staff", "email": ""}
-        )
+        return Template("login.html", context={"next": next if _is_local_path(next) else "/staff", "email": ""})
 
     @post("/login", status_code=200)
     async def login(

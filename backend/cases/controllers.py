@@ -150,17 +150,13 @@ class CitizenCaseController(Controller):
             if accept_uploads:
                 uploads = [u for u in data.getall(f.name, []) if isinstance(u, UploadFile) and u.filename]
                 blobs = [(u.filename, await u.read()) for u in uploads]
-                new_ids, errors = await cases.store_uploads(
-                    key, f.name, blobs, f.accept, settings.max_upload_bytes
-                )
+                new_ids, errors = await cases.store_uploads(key, f.name, blobs, f.accept, settings.max_upload_bytes)
                 if errors:
                     upload_errors[f.name] = " ".join(errors)
             kept += await cases.draft_attachments(key, new_ids)
             files[f.name] = kept
         values = raw_values(definition, data)
-        result = validate(
-            definition, values, {name: [str(a.id) for a in items] for name, items in files.items()}
-        )
+        result = validate(definition, values, {name: [str(a.id) for a in items] for name, items in files.items()})
         for name, message in upload_errors.items():
             result.errors[name] = message + (" " + result.errors[name] if name in result.errors else "")
         return FormState(service, version, definition, key, result, files)

@@ -15,11 +15,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.cases import workflow
+from backend.cases.events import CaseUpdated
 from backend.cases.models import Attachment, Case, CaseEvent, ReferenceCounter
 from backend.cases.uploads import UploadRejected, clean_upload
 from backend.catalogue.models import FormVersion, Service
 from backend.catalogue.schemas import FormDefinition, parse_definition
 from backend.core.errors import Conflict, NotFound
+from backend.core.events import emit
 from backend.core.storage import Storage
 from backend.core.tenancy import TenantContext
 
@@ -126,9 +128,7 @@ class CaseService:
         definition = parse_definition(form_version.definition)
         for attempt in range(3):
             try:
-                case = await self._insert_case(
-                    service, form_version, definition, answers, idempotency_key, language
-                )
+                case = await self._insert_case(service, form_version, definition, answers, idempotency_key, language)
                 return case, True
             except (IntegrityError, OperationalError):
                 # The same submission arrived twice at once (the other request made the case), or the
@@ -151,11 +151,7 @@ class CaseService:
         language: str,
     ) -> Case:
         contact = next(
-            (
-                answers.get(f.name)
-                for f in definition.fields
-                if f.type == "email" and f.contact and answers.get(f.name)
-            ),
+            (answers.get(f.name) for f in definition.fields if f.type == "email" and f.contact and answers.get(f.name)),
             None,
         )
         location_field = next((f.name for f in definition.fields if f.type == "location"), None)
@@ -275,9 +271,7 @@ class CaseService:
 
     # --- changes -------------------------------------------------------------------------------
 
-    async def change_status(
-        self, case_id: uuid.UUID, to_status: str, actor: Actor, message: str = ""
-    ) -> Case:
+    async def change_status(self, case_id: uuid.UUID, to_status: str, actor: Actor, message: str = "") -> Case:
         """The one way a case's status changes: lock, check the workflow, append to the timeline."""
         case = await self._lock(case_id)
         actor_kind = "citizen" if actor.kind == "citizen" else "staff"
@@ -301,6 +295,8 @@ class CaseService:
             )
         )
         await self.session.flush()
+        if actor.kind != "citizen":
+            await self._announce(case, "status_changed", message)
         return case
 
     async def add_message(self, case_id: uuid.UUID, actor: Actor, body: str, *, public: bool) -> CaseEvent:
@@ -319,7 +315,27 @@ class CaseService:
         case.updated_at = _now()
         self.session.add(event)
         await self.session.flush()
+        if public:
+            await self._announce(case, "public_message", body)
         return event
+
+    async def _announce(self, case: Case, kind: str, message: str) -> None:
+        """Tell listeners (notifications) in this same transaction, so nothing is sent for a rolled-back change."""
+        await emit(
+            self.session,
+            CaseUpdated(
+                tenant_id=self.tenant.id,
+                tenant_name=self.tenant.name,
+                case_id=case.id,
+                reference=case.reference,
+                tracking_token=case.tracking_token,
+                language=case.language,
+                contact_email=case.contact_email,
+                kind=kind,
+                status=case.status,
+                message=message.strip(),
+            ),
+        )
 
     async def _lock(self, case_id: uuid.UUID) -> Case:
         case = await self.session.scalar(

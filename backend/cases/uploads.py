@@ -41,9 +41,7 @@ def clean_upload(data: bytes, filename: str, accept: str, max_bytes: int) -> Cle
 
 
 def _clean_image(data: bytes, filename: str) -> CleanFile:
-    not_an_image = UploadRejected(
-        _("The file %(name)s is not a photo we can read (JPEG, PNG or WebP).", name=filename)
-    )
+    not_an_image = UploadRejected(_("The file %(name)s is not a photo we can read (JPEG, PNG or WebP).", name=filename))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

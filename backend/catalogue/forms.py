@@ -113,9 +113,7 @@ def _check_text(f: Field, text: str) -> tuple[Any, str | None]:
         return None, _("Please enter a phone number using digits, spaces and an optional leading +.")
     if f.pattern and not re.fullmatch(f.pattern, text):
         hint = translate_text(f.help)
-        return None, (
-            _("Please check the format: %(hint)s", hint=hint) if hint else _("Please check the format.")
-        )
+        return None, (_("Please check the format: %(hint)s", hint=hint) if hint else _("Please check the format."))
     return text, None
 
 

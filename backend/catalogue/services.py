@@ -51,9 +51,7 @@ class CatalogueService:
         return [Category(name, items) for name, items in groups.items()]
 
     async def by_slug(self, slug: str) -> Service:
-        service = await self.session.scalar(
-            select(Service).where(Service.slug == slug, Service.active.is_(True))
-        )
+        service = await self.session.scalar(select(Service).where(Service.slug == slug, Service.active.is_(True)))
         if service is None:
             raise NotFound()
         return service  # type: ignore[no-any-return]
@@ -67,9 +65,7 @@ class CatalogueService:
     async def all_services(self) -> list[Service]:
         return list(await self.session.scalars(select(Service).order_by(Service.position, Service.slug)))
 
-    async def create_service(
-        self, *, slug: str, form: dict[str, Any] | FormDefinition, **fields: Any
-    ) -> Service:
+    async def create_service(self, *, slug: str, form: dict[str, Any] | FormDefinition, **fields: Any) -> Service:
         definition = form if isinstance(form, FormDefinition) else parse_definition(form)
         service = Service(tenant_id=self.tenant.id, slug=slug, **fields)
         self.session.add(service)

@@ -88,9 +88,7 @@ def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
                 raise TenantScopeError(f"{type(obj).__name__} written without a municipality")
             obj.tenant_id = tenant_id  # type: ignore[attr-defined]
         elif obj.tenant_id != tenant_id:  # type: ignore[attr-defined]
-            raise TenantScopeError(
-                f"{type(obj).__name__} of another municipality written through this session"
-            )
+            raise TenantScopeError(f"{type(obj).__name__} of another municipality written through this session")
 
 
 def scope_session(session: AsyncSession, tenant_id: uuid.UUID | None) -> AsyncSession:
@@ -134,9 +132,7 @@ def install_sqlite_pragmas(config: SQLAlchemyAsyncConfig) -> None:
 
 
 @asynccontextmanager
-async def tenant_session(
-    config: SQLAlchemyAsyncConfig, tenant_id: uuid.UUID | None
-) -> AsyncIterator[AsyncSession]:
+async def tenant_session(config: SQLAlchemyAsyncConfig, tenant_id: uuid.UUID | None) -> AsyncIterator[AsyncSession]:
     """A session outside a request (CLI, jobs, tests), scoped to one municipality, committed on success."""
     async with config.get_session() as session:
         scope_session(session, tenant_id)

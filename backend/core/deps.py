@@ -18,9 +18,7 @@ async def provide_tenant(request: Request[Any, Any, Any]) -> TenantContext:
     return tenant_of(request)
 
 
-async def provide_session(
-    db_session: NamedDependency[AsyncSession], request: Request[Any, Any, Any]
-) -> AsyncSession:
+async def provide_session(db_session: NamedDependency[AsyncSession], request: Request[Any, Any, Any]) -> AsyncSession:
     """The request's session, limited to the request's municipality (none on the platform host)."""
     tenant = request.state.get("tenant")
     return scope_session(db_session, tenant.id if tenant else None)

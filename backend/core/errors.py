@@ -81,9 +81,7 @@ TITLES = {
 
 EXPLANATIONS = {
     400: lazy("Please go back and try again."),
-    403: lazy(
-        "The form has expired or this action is not allowed. Please go back, reload the page and try again."
-    ),
+    403: lazy("The form has expired or this action is not allowed. Please go back, reload the page and try again."),
     404: lazy("The address may be mistyped, or the page no longer exists."),
     405: lazy("Please go back and use the buttons on the page."),
     409: lazy("Please reload the page to see the current state."),

@@ -7,6 +7,7 @@ from advanced_alchemy.extensions.litestar.store import StoreModelMixin
 from backend.accounts.models import Membership, User
 from backend.cases.models import Attachment, Case, CaseEvent, ReferenceCounter
 from backend.catalogue.models import FormVersion, Service
+from backend.notifications.models import CaseSubscription, OutboxMessage, PushSubscription, VapidKey
 from backend.tenants.models import Tenant, TenantHost
 
 
@@ -18,6 +19,10 @@ class StoreItem(StoreModelMixin):
 
 __all__ = [
     "Attachment",
+    "CaseSubscription",
+    "OutboxMessage",
+    "PushSubscription",
+    "VapidKey",
     "Case",
     "CaseEvent",
     "FormVersion",

@@ -39,9 +39,7 @@ def build_environment(
         date=i18n.fmt_date,
         number=i18n.fmt_number,
     )
-    env.globals.update(
-        language=i18n.get_language, language_names=i18n.LANGUAGE_NAMES, **(extra_globals or {})
-    )
+    env.globals.update(language=i18n.get_language, language_names=i18n.LANGUAGE_NAMES, **(extra_globals or {}))
     return env
 
 

@@ -92,9 +92,7 @@ class TenancyMiddleware(ASGIMiddleware):
             if tenant is None:
                 state["tenant"] = None
                 state["unknown_host"] = True
-                i18n.set_language(
-                    i18n.pick_language(None, None, headers.get("accept-language"), ["de", "en"], "de")
-                )
+                i18n.set_language(i18n.pick_language(None, None, headers.get("accept-language"), ["de", "en"], "de"))
                 raise NotFound()
         state["tenant"] = tenant
         cookies = _cookies(headers.get("cookie", ""))
@@ -122,11 +120,7 @@ def _cookies(raw: str) -> dict[str, str]:
 
 def tenant_of(request: Any) -> TenantContext:
     """The request's municipality; routes that need one are never reached on the platform host."""
-    tenant = (
-        request.state.get("tenant")
-        if hasattr(request.state, "get")
-        else getattr(request.state, "tenant", None)
-    )
+    tenant = request.state.get("tenant") if hasattr(request.state, "get") else getattr(request.state, "tenant", None)
     if tenant is None:
         raise NotFound()
     return tenant  # type: ignore[no-any-return]

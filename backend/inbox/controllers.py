@@ -174,9 +174,7 @@ class InboxController(Controller):
                 error=_("Please write a message of at most %(n)s characters.", n=MAX_MESSAGE),
             )
         await cases.add_message(case_id, _actor(staff), body, public=public)
-        return Redirect(
-            path=f"/staff/cases/{case_id}?done={'message' if public else 'note'}", status_code=303
-        )
+        return Redirect(path=f"/staff/cases/{case_id}?done={'message' if public else 'note'}", status_code=303)
 
     @get("/cases/{case_id:uuid}/files/{file_id:uuid}")
     async def case_file(

@@ -59,8 +59,6 @@ class InboxService:
             .offset((page - 1) * PAGE_SIZE)
         )
         counts = dict(
-            (await self.session.execute(select(Case.status, func.count()).group_by(Case.status)))
-            .tuples()
-            .all()
+            (await self.session.execute(select(Case.status, func.count()).group_by(Case.status))).tuples().all()
         )
         return InboxPage([InboxRow(c, s) for c, s in rows.tuples()], total, page, pages, counts)

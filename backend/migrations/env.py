@@ -19,7 +19,7 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
+        compare_type=connection.dialect.name != "sqlite",
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -42,9 +42,7 @@ def run_migrations_online() -> None:
 
 
 if context.is_offline_mode():
-    context.configure(
-        url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata, literal_binds=True
-    )
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata, literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
 else:

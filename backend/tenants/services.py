@@ -63,9 +63,7 @@ class TenantService:
         self.session = session
 
     async def list_active(self) -> list[Tenant]:
-        return list(
-            await self.session.scalars(select(Tenant).where(Tenant.active.is_(True)).order_by(Tenant.name))
-        )
+        return list(await self.session.scalars(select(Tenant).where(Tenant.active.is_(True)).order_by(Tenant.name)))
 
     async def by_slug(self, slug: str) -> Tenant | None:
         return await self.session.scalar(select(Tenant).where(Tenant.slug == slug))  # type: ignore[no-any-return]

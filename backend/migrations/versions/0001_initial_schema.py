@@ -261,9 +261,7 @@ def upgrade() -> None:
         sa.Column("sa_orm_sentinel", sa.Integer(), nullable=True),
         sa.Column("created_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
         sa.Column("updated_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["actor_id"], ["user_account.id"], name=op.f("fk_case_event_actor_id_user_account")
-        ),
+        sa.ForeignKeyConstraint(["actor_id"], ["user_account.id"], name=op.f("fk_case_event_actor_id_user_account")),
         sa.ForeignKeyConstraint(
             ["case_id"], ["case_file.id"], name=op.f("fk_case_event_case_id_case_file"), ondelete="CASCADE"
         ),

@@ -1,0 +1,301 @@
+"""The worker that empties the outbox: claims due rows, sends pushes and e-mails, records what happened.
+
+Several workers may run against PostgreSQL: rows are claimed with SKIP LOCKED and a claim deadline, so
+no row is delivered twice at once, and the rows of a worker that died are picked up once its claim
+runs out. Outcomes of a push (RFC 8030):
+
+    201 (2xx)  delivered
+    404, 410   the device unsubscribed: forget it (and e-mail instead if no other device follows)
+    429        try again after Retry-After
+    5xx, network errors   retry with exponential backoff and jitter, up to a limit, then "dead"
+    other 4xx  "failed": logged, not retried
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import email.utils
+import logging
+import random
+import smtplib
+import ssl
+import uuid
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core import i18n
+from backend.core.db import unscoped_session
+from backend.notifications.models import OutboxMessage, PushSubscription, VapidKey
+from backend.notifications.push import PushError, VapidKeyPair, build_request, check_endpoint
+from backend.notifications.services import email_fallback, in_language
+from backend.settings import Settings
+from backend.tenants.models import Tenant
+
+log = logging.getLogger("rathaus.delivery")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # "sent" | "retry" | "gone" | "failed"
+    error: str = ""
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base_delay: float = 15.0
+    max_delay: float = 3600.0
+    max_attempts: int = 8
+    claim_timeout: float = 120.0
+
+    def backoff(self, attempts: int) -> float:
+        """Exponential backoff with jitter: roughly base·2^(n−1), spread so retries do not stampede."""
+        delay = min(self.base_delay * 2 ** max(attempts - 1, 0), self.max_delay)
+        return delay * random.uniform(0.5, 1.0)
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _retry_after(value: str | None, default: float = 60.0) -> float:
+    if not value:
+        return default
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, (when - _now()).total_seconds())
+        except (TypeError, ValueError):
+            return default
+
+
+class Deliverer:
+    def __init__(
+        self,
+        db: SQLAlchemyAsyncConfig,
+        settings: Settings,
+        *,
+        client: httpx.AsyncClient | None = None,
+        policy: RetryPolicy | None = None,
+        concurrency: int = 16,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.policy = policy or RetryPolicy()
+        self._own_client = client is None
+        # One pooled client for every push service; no redirects (a push service never needs one).
+        self.client = client or httpx.AsyncClient(
+            timeout=httpx.Timeout(15.0, connect=5.0),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            follow_redirects=False,
+        )
+        self._slots = asyncio.Semaphore(concurrency)
+        self._keys: dict[uuid.UUID, VapidKeyPair] = {}
+
+    async def aclose(self) -> None:
+        if self._own_client:
+            await self.client.aclose()
+
+    # --- the loop ------------------------------------------------------------------------------------
+
+    async def run_forever(self, stop: asyncio.Event, idle: float = 1.0) -> None:
+        while not stop.is_set():
+            try:
+                handled = await self.run_once()
+            except Exception:  # keep the worker alive through a database hiccup
+                log.exception("delivery round failed")
+                handled = 0
+            if not handled:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=idle)
+
+    async def run_once(self, limit: int = 100) -> int:
+        """Claim due rows, deliver them, record the outcomes; returns how many were handled."""
+        claimed = await self.claim(limit)
+        if claimed:
+            await asyncio.gather(*(self._deliver_one(message_id) for message_id in claimed))
+        return len(claimed)
+
+    async def claim(self, limit: int) -> list[uuid.UUID]:
+        now = _now()
+        due = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
+        async with unscoped_session(self.db) as session:
+            query = (
+                select(OutboxMessage.id)
+                .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now, due)
+                .order_by(OutboxMessage.next_attempt_at)
+                .limit(limit)
+            )
+            if session.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            candidates = list(await session.scalars(query))
+            if not candidates:
+                return []
+            # The claim itself is conditional, so two workers can never both win the same row.
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(candidates), OutboxMessage.status == "pending", due)
+                .values(claimed_until=now + datetime.timedelta(seconds=self.policy.claim_timeout))
+                .returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False)
+            )
+            return list(result.scalars())
+
+    # --- one message -----------------------------------------------------------------------------------
+
+    async def _deliver_one(self, message_id: uuid.UUID) -> None:
+        async with self._slots:
+            try:
+                async with unscoped_session(self.db) as session:
+                    message = await session.get(OutboxMessage, message_id)
+                    if message is None or message.status != "pending":
+                        return
+                    if message.channel == "push":
+                        outcome = await self._push(session, message)
+                    else:
+                        outcome = await self._email(session, message)
+                    await self._record(session, message, outcome)
+            except Exception:
+                # The claim runs out and another round tries again; nothing is lost.
+                log.exception("delivery of outbox message %s failed unexpectedly", message_id)
+
+    async def _push(self, session: AsyncSession, message: OutboxMessage) -> Outcome:
+        device = await session.get(PushSubscription, message.subscription_id) if message.subscription_id else None
+        if device is None:
+            return Outcome("gone", "subscription no longer exists")
+        try:
+            check_endpoint(device.endpoint, self.settings.push_endpoint_allowlist)
+            request = build_request(
+                endpoint=device.endpoint,
+                p256dh=device.p256dh,
+                auth=device.auth,
+                payload=message.payload,
+                key=await self._key(session, device.vapid_key_id),
+                subject=self.settings.vapid_subject,
+                ttl=message.ttl,
+                urgency=message.urgency,
+                topic=message.topic,
+            )
+        except PushError as exc:
+            return Outcome("failed", f"not sent: {exc}")
+        try:
+            response = await self.client.post(request.url, content=request.body, headers=request.headers)
+        except httpx.HTTPError as exc:
+            return Outcome("retry", f"network error: {type(exc).__name__}: {exc}")
+        code = response.status_code
+        if 200 <= code < 300:
+            return Outcome("sent")
+        if code in (404, 410):
+            await session.delete(device)
+            return Outcome("gone", f"push service answered {code}")
+        if code == 429:
+            return Outcome("retry", "push service answered 429", _retry_after(response.headers.get("retry-after")))
+        if code >= 500:
+            return Outcome("retry", f"push service answered {code}")
+        log.warning("push to %s refused with %s: %s", request.url.split("/")[2], code, response.text[:200])
+        return Outcome("failed", f"push service answered {code}: {response.text[:200]}")
+
+    async def _key(self, session: AsyncSession, key_id: uuid.UUID) -> VapidKeyPair:
+        if key_id not in self._keys:
+            key = await session.get(VapidKey, key_id)
+            if key is None:
+                raise PushError("the VAPID key of this subscription is gone")
+            self._keys[key_id] = VapidKeyPair(private_pem=key.private_pem, public_key=key.public_key)
+        return self._keys[key_id]
+
+    async def _email(self, session: AsyncSession, message: OutboxMessage) -> Outcome:
+        tenant = await session.get(Tenant, message.tenant_id)
+        if tenant is None or not message.email:
+            return Outcome("failed", "no recipient")
+        mail = compose_email(self.settings, tenant, message)
+        try:
+            await asyncio.to_thread(send_email, self.settings, mail)
+        except smtplib.SMTPResponseException as exc:
+            if 500 <= exc.smtp_code < 600:
+                return Outcome("failed", f"SMTP {exc.smtp_code}: {exc.smtp_error!r}")
+            return Outcome("retry", f"SMTP {exc.smtp_code}")
+        except (OSError, smtplib.SMTPException) as exc:
+            return Outcome("retry", f"SMTP: {type(exc).__name__}: {exc}")
+        return Outcome("sent")
+
+    async def _record(self, session: AsyncSession, message: OutboxMessage, outcome: Outcome) -> None:
+        now = _now()
+        message.attempts += 1
+        message.claimed_until = None
+        message.last_error = outcome.error[:1000]
+        if outcome.status == "sent":
+            message.status, message.sent_at = "sent", now
+        elif outcome.status == "gone":
+            message.status = "gone"
+            await email_fallback(session, message)
+        elif outcome.status == "failed":
+            message.status = "failed"
+        elif message.attempts >= self.policy.max_attempts:
+            message.status = "dead"
+            log.warning("outbox message %s is dead after %s attempts: %s", message.id, message.attempts, outcome.error)
+        else:
+            delay = outcome.retry_after if outcome.retry_after is not None else self.policy.backoff(message.attempts)
+            message.next_attempt_at = now + datetime.timedelta(seconds=delay)
+
+
+# --- e-mail ----------------------------------------------------------------------------------------------
+
+
+def compose_email(settings: Settings, tenant: Tenant, message: OutboxMessage) -> EmailMessage:
+    payload: dict[str, Any] = message.payload
+    link = settings.public_url(tenant.slug) + str(payload.get("url", "/"))
+    with in_language(message.language):
+        subject = f"{tenant.name}: {payload.get('body', '')}"
+        body = "\n\n".join(
+            [
+                i18n.gettext("Hello,"),
+                str(payload.get("body", "")),
+                i18n.gettext("You can see the details and the whole history of your request here:"),
+                link,
+                i18n.gettext(
+                    "You receive this e-mail because you gave your address with your request. "
+                    "Please do not reply to it."
+                ),
+                tenant.name,
+            ]
+        )
+    mail = EmailMessage()
+    mail["From"] = email.utils.formataddr((tenant.name, settings.smtp_from))
+    mail["To"] = message.email or ""
+    mail["Subject"] = subject
+    mail["Date"] = email.utils.formatdate(localtime=False)
+    mail["Message-ID"] = email.utils.make_msgid(idstring=str(message.id), domain=settings.base_domain)
+    mail["Auto-Submitted"] = "auto-generated"
+    mail.set_content(body)
+    return mail
+
+
+def send_email(settings: Settings, mail: EmailMessage) -> None:
+    """Send over SMTP, or without SMTP settings write the message into <data dir>/mail for the operator."""
+    if not settings.smtp_host:
+        settings.mail_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
+        (settings.mail_dir / name).write_bytes(bytes(mail))
+        return
+    context = ssl.create_default_context()
+    smtp: smtplib.SMTP
+    if settings.smtp_security == "tls":
+        smtp = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=30, context=context)
+    else:
+        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30)
+    with smtp:
+        if settings.smtp_security == "starttls":
+            smtp.starttls(context=context)
+        if settings.smtp_username:
+            smtp.login(settings.smtp_username, settings.smtp_password or "")
+        smtp.send_message(mail)

@@ -1,0 +1,197 @@
+"""Web Push requests (RFC 8030/8291/8292): endpoint checks, VAPID signing and encryption.
+
+Encryption comes from the `webpush` package; this module wraps its known flaws so no caller has to:
+its VAPID token drops a non-default port from `aud` (we sign our own token), a per-call `ttl` leaks into
+later calls and `ttl=0` is ignored (we set TTL, Urgency and Topic ourselves on every request), and it
+does not check the payload size (we refuse more than one record can hold).
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from webpush import WebPush
+from webpush.types import WebPushKeys, WebPushSubscription
+
+MAX_PLAINTEXT = 3993  # one aes128gcm record of 4096 bytes, minus header, padding delimiter and tag
+MAX_TOKEN_LIFETIME = 12 * 3600
+URGENCIES = ("very-low", "low", "normal", "high")
+
+
+class PushError(ValueError):
+    """A subscription or message that must not be sent; the message says why."""
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# --- endpoint safety ------------------------------------------------------------------------------
+
+
+def _host_allowed(host: str, port: int | None, allowlist: tuple[str, ...]) -> bool:
+    for entry in allowlist:
+        name, _, entry_port = entry.partition(":")
+        if entry_port and (port is None or str(port) != entry_port):
+            continue
+        if name.startswith("*.") and host.endswith(name[1:]) and host != name[2:]:
+            return True
+        if host == name:
+            return True
+    return False
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_endpoint(endpoint: str, allowlist: tuple[str, ...]) -> str:
+    """Accept only push services we know: https on allowlisted hosts (plain http for loopback only).
+
+    The server must never be made to send requests to arbitrary addresses (SSRF), so private and
+    link-local IP literals are refused even when somebody allowlists them by mistake.
+    """
+    if len(endpoint) > 2000:
+        raise PushError("endpoint too long")
+    try:
+        parts = urlsplit(endpoint)
+        port = parts.port
+    except ValueError as exc:
+        raise PushError("endpoint is not a valid URL") from exc
+    host = (parts.hostname or "").lower()
+    if not host or parts.username or parts.password or parts.fragment:
+        raise PushError("endpoint is not a valid push service URL")
+    if parts.scheme == "http":
+        if not _is_loopback(host):
+            raise PushError("endpoint must use https")
+    elif parts.scheme != "https":
+        raise PushError("endpoint must use https")
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        address = None
+    if address is not None and not address.is_loopback and (address.is_private or not address.is_global):
+        raise PushError("endpoint host is not a push service")
+    if not _host_allowed(host, port, allowlist):
+        raise PushError("endpoint host is not a known push service")
+    return endpoint
+
+
+def check_keys(p256dh: str, auth: str) -> None:
+    try:
+        point = b64url_decode(p256dh)
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+        if len(b64url_decode(auth)) < 16:
+            raise ValueError("auth secret too short")
+    except (ValueError, TypeError) as exc:
+        raise PushError("subscription keys are not valid") from exc
+
+
+# --- VAPID ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VapidKeyPair:
+    private_pem: str
+    public_key: str  # base64url uncompressed point: the application server key browsers subscribe with
+
+    @classmethod
+    def generate(cls) -> VapidKeyPair:
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        point = key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+        return cls(private_pem=pem, public_key=b64url(point))
+
+    def public_pem(self) -> bytes:
+        key = serialization.load_pem_private_key(self.private_pem.encode(), password=None)
+        return key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+
+def audience(endpoint: str) -> str:
+    """The endpoint's origin, with a non-default port kept (RFC 8292 §2)."""
+    parts = urlsplit(endpoint)
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    port = f":{parts.port}" if parts.port and parts.port != default else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
+
+
+def vapid_header(endpoint: str, key: VapidKeyPair, subject: str, now: float | None = None) -> str:
+    claims = {"aud": audience(endpoint), "exp": int((now or time.time()) + MAX_TOKEN_LIFETIME), "sub": subject}
+    token = jwt.encode(claims, key.private_pem, algorithm="ES256", headers={"typ": "JWT"})
+    return f"vapid t={token}, k={key.public_key}"
+
+
+# --- messages ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def topic_for(seed: bytes) -> str:
+    """A Topic (≤ 32 base64url characters) so a newer message replaces an undelivered older one."""
+    import hashlib
+
+    return b64url(hashlib.sha256(seed).digest()[:24])
+
+
+def build_request(
+    *,
+    endpoint: str,
+    p256dh: str,
+    auth: str,
+    payload: dict[str, Any],
+    key: VapidKeyPair,
+    subject: str,
+    ttl: int,
+    urgency: str = "normal",
+    topic: str | None = None,
+) -> PushRequest:
+    if ttl <= 0:
+        raise PushError("TTL must be positive")
+    if urgency not in URGENCIES:
+        raise PushError(f"urgency must be one of {URGENCIES}")
+    if topic is not None and (len(topic) > 32 or not all(c.isalnum() or c in "-_" for c in topic)):
+        raise PushError("topic must be at most 32 base64url characters")
+    data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    if len(data) > MAX_PLAINTEXT:
+        raise PushError(f"payload of {len(data)} bytes is larger than {MAX_PLAINTEXT}")
+    # A fresh WebPush per message: the library keeps per-call settings on the instance.
+    sender = WebPush(private_key=key.private_pem.encode(), public_key=key.public_pem(), subscriber="push@invalid")
+    subscription = WebPushSubscription(endpoint=endpoint, keys=WebPushKeys(p256dh=p256dh, auth=auth))
+    encrypted = sender.get(data, subscription).encrypted
+    headers = {
+        "Content-Encoding": "aes128gcm",
+        "Content-Type": "application/octet-stream",
+        "TTL": str(ttl),
+        "Urgency": urgency,
+        "Authorization": vapid_header(endpoint, key, subject),
+    }
+    if topic:
+        headers["Topic"] = topic
+    return PushRequest(url=endpoint, headers=headers, body=encrypted)
