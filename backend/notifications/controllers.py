@@ -43,12 +43,16 @@ class PushController(Controller):
         return PublicKeyOut(publicKey=key.public_key)
 
     @post("/subscriptions", status_code=201)
-    async def subscribe(self, data: JSONBody[SubscribeIn], subscriptions: NamedDependency[SubscriptionService]) -> dict[str, str]:
+    async def subscribe(
+        self, data: JSONBody[SubscribeIn], subscriptions: NamedDependency[SubscriptionService]
+    ) -> dict[str, str]:
         await subscriptions.subscribe(data.subscription, data.token)
         return {"status": "subscribed"}
 
     @delete("/subscriptions", status_code=204)
-    async def unsubscribe(self, data: JSONBody[UnsubscribeIn], subscriptions: NamedDependency[SubscriptionService]) -> None:
+    async def unsubscribe(
+        self, data: JSONBody[UnsubscribeIn], subscriptions: NamedDependency[SubscriptionService]
+    ) -> None:
         await subscriptions.unsubscribe(data.endpoint, data.token)
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import i18n
@@ -47,6 +47,14 @@ class Outcome:
     status: str  # "sent" | "retry" | "gone" | "failed"
     error: str = ""
     retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    message: OutboxMessage
+    device: PushSubscription | None
+    key: VapidKeyPair | None
+    tenant: Tenant | None
 
 
 @dataclass(frozen=True)
@@ -120,10 +128,28 @@ class Deliverer:
                     await asyncio.wait_for(stop.wait(), timeout=idle)
 
     async def run_once(self, limit: int = 100) -> int:
-        """Claim due rows, deliver them, record the outcomes; returns how many were handled."""
+        """Claim due rows, deliver them, record the outcomes; returns how many were handled.
+
+        Database work is batched (one claim, one load, one write per round); only the sending runs
+        per message, concurrently.
+        """
         claimed = await self.claim(limit)
-        if claimed:
-            await asyncio.gather(*(self._deliver_one(message_id) for message_id in claimed))
+        if not claimed:
+            return 0
+        try:
+            async with unscoped_session(self.db) as session:
+                messages = list(
+                    await session.scalars(
+                        select(OutboxMessage).where(OutboxMessage.id.in_(claimed), OutboxMessage.status == "pending")
+                    )
+                )
+                jobs = await self._prepare(session, messages)
+            outcomes = await asyncio.gather(*(self._send(job) for job in jobs))
+            async with unscoped_session(self.db) as session:
+                await self._record_all(session, list(zip(jobs, outcomes, strict=True)))
+        except Exception:
+            # The claims run out and a later round tries again; nothing is lost.
+            log.exception("delivery round of %s messages failed", len(claimed))
         return len(claimed)
 
     async def claim(self, limit: int) -> list[uuid.UUID]:
@@ -153,25 +179,34 @@ class Deliverer:
 
     # --- one message -----------------------------------------------------------------------------------
 
-    async def _deliver_one(self, message_id: uuid.UUID) -> None:
+    async def _prepare(self, session: AsyncSession, messages: list[OutboxMessage]) -> list[Job]:
+        """Everything the sending needs, loaded up front so sending never waits on the database."""
+        device_ids = {m.subscription_id for m in messages if m.channel == "push" and m.subscription_id}
+        devices = {
+            d.id: d for d in await session.scalars(select(PushSubscription).where(PushSubscription.id.in_(device_ids)))
+        }
+        tenant_ids = {m.tenant_id for m in messages if m.channel == "email"}
+        tenants = {t.id: t for t in await session.scalars(select(Tenant).where(Tenant.id.in_(tenant_ids)))}
+        jobs = []
+        for message in messages:
+            device = devices.get(message.subscription_id) if message.subscription_id else None
+            key = await self._key(session, device.vapid_key_id) if device else None
+            jobs.append(Job(message, device, key, tenants.get(message.tenant_id)))
+        return jobs
+
+    async def _send(self, job: Job) -> Outcome:
         async with self._slots:
             try:
-                async with unscoped_session(self.db) as session:
-                    message = await session.get(OutboxMessage, message_id)
-                    if message is None or message.status != "pending":
-                        return
-                    if message.channel == "push":
-                        outcome = await self._push(session, message)
-                    else:
-                        outcome = await self._email(session, message)
-                    await self._record(session, message, outcome)
-            except Exception:
-                # The claim runs out and another round tries again; nothing is lost.
-                log.exception("delivery of outbox message %s failed unexpectedly", message_id)
+                if job.message.channel == "push":
+                    return await self._push(job)
+                return await self._email(job)
+            except Exception as exc:  # one bad message must not stop the others
+                log.exception("sending outbox message %s failed", job.message.id)
+                return Outcome("retry", f"unexpected error: {type(exc).__name__}")
 
-    async def _push(self, session: AsyncSession, message: OutboxMessage) -> Outcome:
-        device = await session.get(PushSubscription, message.subscription_id) if message.subscription_id else None
-        if device is None:
+    async def _push(self, job: Job) -> Outcome:
+        device, message = job.device, job.message
+        if device is None or job.key is None:
             return Outcome("gone", "subscription no longer exists")
         try:
             check_endpoint(device.endpoint, self.settings.push_endpoint_allowlist)
@@ -180,7 +215,7 @@ class Deliverer:
                 p256dh=device.p256dh,
                 auth=device.auth,
                 payload=message.payload,
-                key=await self._key(session, device.vapid_key_id),
+                key=job.key,
                 subject=self.settings.vapid_subject,
                 ttl=message.ttl,
                 urgency=message.urgency,
@@ -196,7 +231,6 @@ class Deliverer:
         if 200 <= code < 300:
             return Outcome("sent")
         if code in (404, 410):
-            await session.delete(device)
             return Outcome("gone", f"push service answered {code}")
         if code == 429:
             return Outcome("retry", "push service answered 429", _retry_after(response.headers.get("retry-after")))
@@ -205,16 +239,16 @@ class Deliverer:
         log.warning("push to %s refused with %s: %s", request.url.split("/")[2], code, response.text[:200])
         return Outcome("failed", f"push service answered {code}: {response.text[:200]}")
 
-    async def _key(self, session: AsyncSession, key_id: uuid.UUID) -> VapidKeyPair:
+    async def _key(self, session: AsyncSession, key_id: uuid.UUID) -> VapidKeyPair | None:
         if key_id not in self._keys:
             key = await session.get(VapidKey, key_id)
             if key is None:
-                raise PushError("the VAPID key of this subscription is gone")
+                return None
             self._keys[key_id] = VapidKeyPair(private_pem=key.private_pem, public_key=key.public_key)
         return self._keys[key_id]
 
-    async def _email(self, session: AsyncSession, message: OutboxMessage) -> Outcome:
-        tenant = await session.get(Tenant, message.tenant_id)
+    async def _email(self, job: Job) -> Outcome:
+        tenant, message = job.tenant, job.message
         if tenant is None or not message.email:
             return Outcome("failed", "no recipient")
         mail = compose_email(self.settings, tenant, message)
@@ -228,24 +262,41 @@ class Deliverer:
             return Outcome("retry", f"SMTP: {type(exc).__name__}: {exc}")
         return Outcome("sent")
 
-    async def _record(self, session: AsyncSession, message: OutboxMessage, outcome: Outcome) -> None:
+    async def _record_all(self, session: AsyncSession, results: list[tuple[Job, Outcome]]) -> None:
+        """Write every outcome of the round in one transaction (the rows were loaded in another session)."""
+        rows = {
+            m.id: m
+            for m in await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.id.in_([job.message.id for job, _ in results]))
+            )
+        }
         now = _now()
-        message.attempts += 1
-        message.claimed_until = None
-        message.last_error = outcome.error[:1000]
-        if outcome.status == "sent":
-            message.status, message.sent_at = "sent", now
-        elif outcome.status == "gone":
-            message.status = "gone"
-            await email_fallback(session, message)
-        elif outcome.status == "failed":
-            message.status = "failed"
-        elif message.attempts >= self.policy.max_attempts:
-            message.status = "dead"
-            log.warning("outbox message %s is dead after %s attempts: %s", message.id, message.attempts, outcome.error)
-        else:
-            delay = outcome.retry_after if outcome.retry_after is not None else self.policy.backoff(message.attempts)
-            message.next_attempt_at = now + datetime.timedelta(seconds=delay)
+        for job, outcome in results:
+            message = rows.get(job.message.id)
+            if message is None:
+                continue
+            message.attempts += 1
+            message.claimed_until = None
+            message.last_error = outcome.error[:1000]
+            if outcome.status == "sent":
+                message.status, message.sent_at = "sent", now
+            elif outcome.status == "gone":
+                message.status = "gone"
+                if job.device is not None:
+                    await session.execute(delete(PushSubscription).where(PushSubscription.id == job.device.id))
+                await email_fallback(session, message)
+            elif outcome.status == "failed":
+                message.status = "failed"
+            elif message.attempts >= self.policy.max_attempts:
+                message.status = "dead"
+                log.warning(
+                    "outbox message %s is dead after %s attempts: %s", message.id, message.attempts, outcome.error
+                )
+            else:
+                delay = (
+                    outcome.retry_after if outcome.retry_after is not None else self.policy.backoff(message.attempts)
+                )
+                message.next_attempt_at = now + datetime.timedelta(seconds=delay)
 
 
 # --- e-mail ----------------------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ import ipaddress
 import json
 import time
 from dataclasses import dataclass
+from functools import cached_property
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +22,6 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from webpush import WebPush
-from webpush.types import WebPushKeys, WebPushSubscription
 
 MAX_PLAINTEXT = 3993  # one aes128gcm record of 4096 bytes, minus header, padding delimiter and tag
 MAX_TOKEN_LIFETIME = 12 * 3600
@@ -122,11 +123,14 @@ class VapidKeyPair:
         point = key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
         return cls(private_pem=pem, public_key=b64url(point))
 
-    def public_pem(self) -> bytes:
+    @cached_property
+    def encrypter(self) -> WebPush:
+        """The webpush object used for encryption only (its own headers are not used, see above)."""
         key = serialization.load_pem_private_key(self.private_pem.encode(), password=None)
-        return key.public_key().public_bytes(
+        public_pem = key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
+        return WebPush(private_key=self.private_pem.encode(), public_key=public_pem, subscriber="push@invalid")
 
 
 def audience(endpoint: str) -> str:
@@ -137,10 +141,24 @@ def audience(endpoint: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{port}"
 
 
+_tokens: dict[tuple[str, str, str], tuple[float, str]] = {}
+
+
 def vapid_header(endpoint: str, key: VapidKeyPair, subject: str, now: float | None = None) -> str:
-    claims = {"aud": audience(endpoint), "exp": int((now or time.time()) + MAX_TOKEN_LIFETIME), "sub": subject}
+    """The Authorization header; a token is reused for an origin until an hour before it expires."""
+    now = now or time.time()
+    cache_key = (audience(endpoint), key.public_key, subject)
+    cached = _tokens.get(cache_key)
+    if cached and cached[0] - now > 3600:
+        return cached[1]
+    exp = int(now + MAX_TOKEN_LIFETIME)
+    claims = {"aud": cache_key[0], "exp": exp, "sub": subject}
     token = jwt.encode(claims, key.private_pem, algorithm="ES256", headers={"typ": "JWT"})
-    return f"vapid t={token}, k={key.public_key}"
+    header = f"vapid t={token}, k={key.public_key}"
+    if len(_tokens) > 1000:
+        _tokens.clear()
+    _tokens[cache_key] = (exp, header)
+    return header
 
 
 # --- messages ---------------------------------------------------------------------------------------
@@ -181,10 +199,10 @@ def build_request(
     data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
     if len(data) > MAX_PLAINTEXT:
         raise PushError(f"payload of {len(data)} bytes is larger than {MAX_PLAINTEXT}")
-    # A fresh WebPush per message: the library keeps per-call settings on the instance.
-    sender = WebPush(private_key=key.private_pem.encode(), public_key=key.public_pem(), subscriber="push@invalid")
-    subscription = WebPushSubscription(endpoint=endpoint, keys=WebPushKeys(p256dh=p256dh, auth=auth))
-    encrypted = sender.get(data, subscription).encrypted
+    # Only the library's RFC 8291 encryption is used (webpush==1.0.6 is pinned for this); its get() would
+    # also sign a token with the wrong audience and keep per-call TTL on the instance.
+    subscription = SimpleNamespace(endpoint=endpoint, keys=SimpleNamespace(p256dh=p256dh, auth=auth))
+    encrypted = key.encrypter._encrypt(data, subscription)  # type: ignore[arg-type]
     headers = {
         "Content-Encoding": "aes128gcm",
         "Content-Type": "application/octet-stream",
