@@ -152,7 +152,12 @@ def cmd_worker(args: argparse.Namespace) -> None:
             await deliverer.aclose()
             await db.get_engine().dispose()
 
-    asyncio.run(run())
+    try:
+        import uvloop  # installed with uvicorn[standard]; the same loop `rathaus serve` runs on
+    except ImportError:
+        asyncio.run(run())
+    else:
+        uvloop.run(run())
 
 
 def cmd_push_rotate_keys(args: argparse.Namespace) -> None:

@@ -95,7 +95,7 @@ class Deliverer:
         *,
         client: httpx.AsyncClient | None = None,
         policy: RetryPolicy | None = None,
-        concurrency: int = 16,
+        concurrency: int = 8,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -104,7 +104,7 @@ class Deliverer:
         # One pooled client for every push service; no redirects (a push service never needs one).
         self.client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(15.0, connect=5.0),
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             follow_redirects=False,
         )
         self._slots = asyncio.Semaphore(concurrency)
