@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -322,6 +322,7 @@ class TenantSpec:
     hosts: list[str]
     staff: tuple[tuple[str, str], ...]  # (role, display name); the e-mail is <role>@<slug>.example
     services: list[dict[str, Any]]
+    texts: dict[str, dict[str, str]] = field(default_factory=dict)  # the municipality's own wording
 
 
 TENANTS = (
@@ -343,7 +344,10 @@ TENANTS = (
         residence_certificate(t("5,00 €", "€5.00"), t("Abholung dienstags und donnerstags im Gemeindeamt.",
                                                      "Collect it at the town hall on Tue or Thu.")),
         dog_registration(t("60,00 € pro Jahr", "€60.00 per year")),
-    ]),
+    ], texts={
+        "email_greeting": t("Guten Tag,", "Good day,"),
+        "email_signature": t("Ihre Gemeindeverwaltung Beispieldorf", "Your municipal office of Beispieldorf"),
+    }),
 )
 
 
@@ -573,6 +577,7 @@ async def load_demo(settings: Settings) -> bool:
                     default_language="de",
                     languages=["de", "en"],
                     hosts=spec.hosts,
+                    texts=spec.texts,
                 )
                 contexts.append(to_context(tenant))
         storage = LocalStorage(settings.uploads_dir)

@@ -305,11 +305,17 @@ class Deliverer:
 def compose_email(settings: Settings, tenant: Tenant, message: OutboxMessage) -> EmailMessage:
     payload: dict[str, Any] = message.payload
     link = settings.public_url(tenant.slug) + str(payload.get("url", "/"))
+    texts = tenant.texts or {}
+
+    def own(name: str, default: str) -> str:
+        """A municipality may word its e-mails itself (texts["email_greeting"] = {"de": ..., "en": ...})."""
+        return (texts.get(name) or {}).get(message.language) or default
+
     with in_language(message.language):
         subject = f"{tenant.name}: {payload.get('body', '')}"
         body = "\n\n".join(
             [
-                i18n.gettext("Hello,"),
+                own("email_greeting", i18n.gettext("Hello,")),
                 str(payload.get("body", "")),
                 i18n.gettext("You can see the details and the whole history of your request here:"),
                 link,
@@ -317,7 +323,7 @@ def compose_email(settings: Settings, tenant: Tenant, message: OutboxMessage) ->
                     "You receive this e-mail because you gave your address with your request. "
                     "Please do not reply to it."
                 ),
-                tenant.name,
+                own("email_signature", tenant.name),
             ]
         )
     mail = EmailMessage()
