@@ -50,6 +50,14 @@ async def follow(client: Client, tracking: str, subscription: dict[str, Any]) ->
     )
 
 
+async def followed_case(client: Client, tenant: TenantFixture, push: PushService) -> tuple[str, dict[str, Any]]:
+    """A submitted case (with a contact e-mail) that one new device follows."""
+    tracking = await submit_case(client, tenant, photo=False)
+    device = push.subscribe()
+    assert (await follow(client, tracking, device)).status_code == 201
+    return tracking, device
+
+
 @dataclass
 class Clerk:
     client: Client
@@ -108,4 +116,4 @@ async def count(settings: Settings, model: Any, **where: Any) -> int:
         await db.get_engine().dispose()
 
 
-__all__ = ["Clerk", "count", "follow", "outbox", "submit_case"]
+__all__ = ["Clerk", "count", "follow", "followed_case", "outbox"]

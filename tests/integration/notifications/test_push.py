@@ -15,7 +15,7 @@ from backend.settings import Settings
 from tests.conftest import Person
 from tests.factories import TenantFixture
 from tests.helpers import Client, submit_case
-from tests.integration.notifications.conftest import count, follow, outbox
+from tests.integration.notifications.conftest import count, follow, followed_case, outbox
 from tests.pushservice import PushService
 
 
@@ -50,9 +50,7 @@ async def test_status_change_sends_exactly_one_readable_message(
 async def test_request_for_information_is_urgent_and_messages_notify_too(
     client: Client, tenant: TenantFixture, push: PushService, deliverer: Deliverer, clerk_of
 ) -> None:
-    tracking = await submit_case(client, tenant, photo=False)
-    device = push.subscribe()
-    await follow(client, tracking, device)
+    tracking, device = await followed_case(client, tenant, push)
     clerk = await clerk_of(tenant)
     await clerk.set_status("in_review")
     await clerk.set_status("needs_info", "Bitte senden Sie ein Foto.")
@@ -84,9 +82,7 @@ async def test_one_case_several_devices_and_one_device_several_cases(
 async def test_unsubscribed_device_gets_nothing_more(
     client: Client, tenant: TenantFixture, push: PushService, deliverer: Deliverer, clerk_of
 ) -> None:
-    tracking = await submit_case(client, tenant, photo=False)
-    device = push.subscribe()
-    await follow(client, tracking, device)
+    tracking, device = await followed_case(client, tenant, push)
     page = await client.get(tracking)
     from tests.conftest import csrf_token
 
@@ -105,9 +101,7 @@ async def test_unsubscribed_device_gets_nothing_more(
 async def test_gone_subscription_is_deleted_and_email_takes_over(
     client: Client, tenant: TenantFixture, push: PushService, deliverer: Deliverer, clerk_of, settings: Settings
 ) -> None:
-    tracking = await submit_case(client, tenant, photo=False)
-    device = push.subscribe()
-    await follow(client, tracking, device)
+    tracking, device = await followed_case(client, tenant, push)
     push.answer(device, 410)
     await (await clerk_of(tenant)).set_status("in_review")
     await deliverer.run_once()
@@ -123,9 +117,7 @@ async def test_gone_subscription_is_deleted_and_email_takes_over(
 async def test_429_is_retried_after_retry_after(
     client: Client, tenant: TenantFixture, push: PushService, deliverer: Deliverer, clerk_of, settings: Settings
 ) -> None:
-    tracking = await submit_case(client, tenant, photo=False)
-    device = push.subscribe()
-    await follow(client, tracking, device)
+    tracking, device = await followed_case(client, tenant, push)
     push.answer(device, (429, {"Retry-After": "1"}))
     await (await clerk_of(tenant)).set_status("in_review")
     before = datetime.datetime.now(datetime.UTC)
@@ -148,9 +140,7 @@ async def test_server_errors_are_retried_with_backoff_then_dead_and_shown_to_adm
     settings: Settings,
     person: Person,
 ) -> None:
-    tracking = await submit_case(client, tenant, photo=False)
-    device = push.subscribe()
-    await follow(client, tracking, device)
+    tracking, device = await followed_case(client, tenant, push)
     push.answer(device, 500, 503)
     await (await clerk_of(tenant)).set_status("in_review")
     for _ in range(20):
@@ -183,9 +173,7 @@ async def test_server_errors_are_retried_with_backoff_then_dead_and_shown_to_adm
 async def test_other_client_errors_are_not_retried(
     client: Client, tenant: TenantFixture, push: PushService, deliverer: Deliverer, clerk_of, settings: Settings
 ) -> None:
-    tracking = await submit_case(client, tenant, photo=False)
-    device = push.subscribe()
-    await follow(client, tracking, device)
+    tracking, device = await followed_case(client, tenant, push)
     push.answer(device, 413)
     await (await clerk_of(tenant)).set_status("in_review")
     await deliverer.run_once()
@@ -198,9 +186,7 @@ async def test_other_client_errors_are_not_retried(
 async def test_crashed_worker_claim_runs_out_and_the_message_still_arrives_once(
     client: Client, tenant: TenantFixture, push: PushService, clerk_of, settings: Settings
 ) -> None:
-    tracking = await submit_case(client, tenant, photo=False)
-    device = push.subscribe()
-    await follow(client, tracking, device)
+    tracking, device = await followed_case(client, tenant, push)
     await (await clerk_of(tenant)).set_status("in_review")
     db = alchemy_config(settings)
     crashed = Deliverer(db, settings, policy=RetryPolicy(claim_timeout=1))
