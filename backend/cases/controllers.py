@@ -10,30 +10,34 @@ from litestar.datastructures import State, UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.cases import workflow
 from backend.cases.models import Attachment
 from backend.cases.services import CITIZEN, CaseService, new_idempotency_key, valid_idempotency_key
-from backend.catalogue.controllers import provide_catalogue
 from backend.catalogue.forms import FormResult, raw_values, validate
 from backend.catalogue.models import FormVersion, Service
-from backend.catalogue.schemas import FormDefinition, parse_definition
+from backend.catalogue.schemas import FormDefinition
 from backend.catalogue.services import CatalogueService
 from backend.core import i18n
-from backend.core.deps import provide_session, provide_storage, provide_tenant
+from backend.core.db import scope_session
 from backend.core.errors import NotFound
 from backend.core.storage import Storage
-from backend.core.tenancy import TenantContext
+from backend.core.tenancy import tenant_of
 
 
-async def provide_cases(
-    session: NamedDependency[AsyncSession],
-    tenant: NamedDependency[TenantContext],
-    storage: NamedDependency[Storage],
-) -> CaseService:
-    return CaseService(session, tenant, storage)
+async def provide_cases(db_session: NamedDependency[AsyncSession], request: Request[Any, Any, State]) -> CaseService:
+    """The case service with the request's session scoped to its municipality (404 on the platform host).
+
+    One provider for the whole chain on purpose: Litestar resolves sibling dependencies concurrently in a
+    task group, which cost more per request than the work of providing them.
+    """
+    tenant = tenant_of(request)
+    return CaseService(scope_session(db_session, tenant.id), tenant, request.app.state.storage)
+
+
+async def provide_catalogue_of(cases: NamedDependency[CaseService]) -> CatalogueService:
+    return CatalogueService(cases.session, cases.tenant)
 
 
 class FormState:
@@ -72,17 +76,13 @@ class FormState:
 
 class CitizenCaseController(Controller):
     dependencies = {
-        "session": Provide(provide_session),
-        "tenant": Provide(provide_tenant),
-        "storage": Provide(provide_storage),
-        "catalogue": Provide(provide_catalogue),
         "cases": Provide(provide_cases),
+        "catalogue": Provide(provide_catalogue_of),
     }
 
     @get("/s/{slug:str}/form")
     async def form(self, slug: FromPath[str], catalogue: NamedDependency[CatalogueService]) -> Template:
-        service = await catalogue.by_slug(slug)
-        version, definition = await catalogue.current_form(service)
+        service, version, definition = await catalogue.form_for(slug)
         # The key is left empty for the device to make; without JavaScript the server makes it on the next step.
         state = FormState(service, version, definition, "", FormResult(), {})
         return Template("form.html", context=state.context())
@@ -110,17 +110,17 @@ class CitizenCaseController(Controller):
         catalogue: NamedDependency[CatalogueService],
         cases: NamedDependency[CaseService],
     ) -> Template | Redirect:
-        data = await request.form()
-        key = data.get("idempotency_key")
-        if isinstance(key, str) and valid_idempotency_key(key):
-            existing = await cases.find_by_idempotency_key(key)
-            if existing is not None:  # a double tap or a retry after a lost answer
-                return Redirect(path=f"/r/{existing.tracking_token}?new=1", status_code=303)
+        await cases.begin_submission()
         state = await self._read(slug, request, catalogue, cases, accept_uploads=False)
         if not state.result.ok:
+            # A retry after a lost answer can fail here (its files now belong to the case): the key says so.
+            existing = await cases.find_by_idempotency_key(state.key)
+            if existing is not None:
+                return Redirect(path=f"/r/{existing.tracking_token}?new=1", status_code=303)
             return Template("form.html", context=state.context())
+        # A double tap or a retry with answers that are still valid ends at the first case (see submit).
         case, _created = await cases.submit(
-            state.service, state.version, state.result.answers, state.key, i18n.get_language()
+            state.service, state.version, state.result.answers, state.key, i18n.get_language(), state.definition
         )
         return Redirect(path=f"/r/{case.tracking_token}?new=1", status_code=303)
 
@@ -133,9 +133,8 @@ class CitizenCaseController(Controller):
         *,
         accept_uploads: bool,
     ) -> FormState:
-        service = await catalogue.by_slug(slug)
         data = await request.form()
-        version, definition = await self._version(service, data.get("form_version"), catalogue, cases.session)
+        service, version, definition = await catalogue.form_for(slug, _uuid_or_none(data.get("form_version")))
         key = data.get("idempotency_key")
         if not (isinstance(key, str) and valid_idempotency_key(key)):
             key = new_idempotency_key()
@@ -161,31 +160,15 @@ class CitizenCaseController(Controller):
             result.errors[name] = message + (" " + result.errors[name] if name in result.errors else "")
         return FormState(service, version, definition, key, result, files)
 
-    async def _version(
-        self, service: Service, posted: Any, catalogue: CatalogueService, session: AsyncSession
-    ) -> tuple[FormVersion, FormDefinition]:
-        """A draft stays on the form version it started with, even if the form changed meanwhile."""
-        try:
-            version_id = uuid.UUID(str(posted))
-        except ValueError:
-            return await catalogue.current_form(service)
-        version = await session.scalar(
-            select(FormVersion).where(FormVersion.id == version_id, FormVersion.service_id == service.id)
-        )
-        if version is None:
-            return await catalogue.current_form(service)
-        return version, parse_definition(version.definition)
-
     @get("/s/{slug:str}/drafts/{key:str}/files/{file_id:uuid}")
     async def draft_file(
         self,
         key: FromPath[str],
         file_id: FromPath[uuid.UUID],
         cases: NamedDependency[CaseService],
-        storage: NamedDependency[Storage],
     ) -> File:
         attachment = await cases.attachment(file_id, draft_key=key)
-        return _file_response(attachment, storage)
+        return _file_response(attachment, cases.storage)
 
     @get("/r/{token:str}")
     async def track(
@@ -208,11 +191,10 @@ class CitizenCaseController(Controller):
         token: FromPath[str],
         file_id: FromPath[uuid.UUID],
         cases: NamedDependency[CaseService],
-        storage: NamedDependency[Storage],
     ) -> File:
         case_id = await cases.case_id_for_token(token)
         attachment = await cases.attachment(file_id, case_id=case_id)
-        return _file_response(attachment, storage)
+        return _file_response(attachment, cases.storage)
 
     @post("/r/{token:str}/withdraw")
     async def withdraw(
@@ -222,6 +204,14 @@ class CitizenCaseController(Controller):
         case_id = await cases.case_id_for_token(token)
         await cases.change_status(case_id, "withdrawn", CITIZEN, str(data.get("reason") or "")[:2000])
         return Redirect(path=f"/r/{token}", status_code=303)
+
+
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    """A draft stays on the form version it started with (posted with it), even if the form changed meanwhile."""
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _file_response(attachment: Attachment, storage: Storage) -> File:

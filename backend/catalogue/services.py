@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import unicodedata
+import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.catalogue.models import FormVersion, Service
 from backend.catalogue.schemas import FormDefinition, definition_to_builtins, parse_definition
+from backend.core.db import reusable
 from backend.core.errors import NotFound
 from backend.core.i18n import translate_text
 from backend.core.tenancy import TenantContext
@@ -26,6 +29,39 @@ def _fold(text: str) -> str:
     """Case- and accent-insensitive form for search: "Sperrmüll" matches "sperrmull" and "SPERRMUELL"."""
     text = text.casefold().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+# Parsed form definitions by (municipality, form version). A form version is immutable (a change adds a
+# version), so an entry never goes stale; the bound only limits memory. Values are shared between requests
+# and must be treated as read-only.
+_DEFINITION_CACHE_SIZE = 1024
+_definitions: OrderedDict[tuple[uuid.UUID, uuid.UUID], FormDefinition] = OrderedDict()
+
+
+def _remember(tenant_id: uuid.UUID, version_id: uuid.UUID, definition: FormDefinition) -> None:
+    _definitions[(tenant_id, version_id)] = definition
+    if len(_definitions) > _DEFINITION_CACHE_SIZE:
+        _definitions.popitem(last=False)
+
+
+def _cached(tenant_id: uuid.UUID, version_id: uuid.UUID) -> FormDefinition | None:
+    key = (tenant_id, version_id)
+    definition = _definitions.get(key)
+    if definition is not None:
+        _definitions.move_to_end(key)
+    return definition
+
+
+# An active service with its current form version and the one a draft started on (a row for each).
+SERVICE_WITH_FORMS = reusable(
+    select(Service, FormVersion)
+    .outerjoin(
+        FormVersion,
+        (FormVersion.service_id == Service.id)
+        & or_(FormVersion.id == Service.current_form_id, FormVersion.id == bindparam("version_id")),
+    )
+    .where(Service.slug == bindparam("slug"), Service.active.is_(True))
+)
 
 
 class CatalogueService:
@@ -60,7 +96,43 @@ class CatalogueService:
         form = await self.session.scalar(select(FormVersion).where(FormVersion.id == service.current_form_id))
         if form is None:
             raise NotFound()
-        return form, parse_definition(form.definition)
+        return form, self.parsed(form)
+
+    async def form_for(
+        self, slug: str, version_id: uuid.UUID | None = None
+    ) -> tuple[Service, FormVersion, FormDefinition]:
+        """An active service with the form version a draft started on (``version_id``), else its current one.
+
+        One query: the service and up to two of its versions (the asked-for and the current one).
+        """
+        rows = (await self.session.execute(SERVICE_WITH_FORMS, {"slug": slug, "version_id": version_id})).all()
+        if not rows:
+            raise NotFound()
+        service = rows[0][0]
+        versions = {v.id: v for _s, v in rows if v is not None}
+        form = (versions.get(version_id) if version_id else None) or (
+            versions.get(service.current_form_id) if service.current_form_id else None
+        )
+        if form is None:
+            raise NotFound()
+        return service, form, self.parsed(form)
+
+    async def definition_of(self, version_id: uuid.UUID) -> FormDefinition:
+        """The parsed definition of one of this municipality's form versions (cached: versions never change)."""
+        definition = _cached(self.tenant.id, version_id)
+        if definition is not None:
+            return definition
+        form = await self.session.scalar(select(FormVersion).where(FormVersion.id == version_id))
+        if form is None:
+            raise NotFound()
+        return self.parsed(form)
+
+    def parsed(self, form: FormVersion) -> FormDefinition:
+        definition = _cached(form.tenant_id, form.id)
+        if definition is None:
+            definition = parse_definition(form.definition)
+            _remember(form.tenant_id, form.id, definition)
+        return definition
 
     async def all_services(self) -> list[Service]:
         return list(await self.session.scalars(select(Service).order_by(Service.position, Service.slug)))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from advanced_alchemy.base import UUIDv7AuditBase, orm_registry
 from advanced_alchemy.extensions.litestar import (
@@ -13,8 +16,13 @@ from advanced_alchemy.extensions.litestar import (
     EngineConfig,
     SQLAlchemyAsyncConfig,
 )
+
+# The plugin keeps the request's session in the ASGI scope through these helpers (see end_of_request).
+from advanced_alchemy.extensions.litestar._utils import delete_aa_scope_state, get_aa_scope_state
+from advanced_alchemy.extensions.litestar.plugins.init.config.common import SESSION_TERMINUS_ASGI_EVENTS
 from advanced_alchemy.types import GUID
-from sqlalchemy import ForeignKey, event, false, type_coerce
+from litestar.constants import HTTP_RESPONSE_START
+from sqlalchemy import Executable, ForeignKey, event, false, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import (
     Mapped,
@@ -24,19 +32,32 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
+from sqlalchemy.orm.util import LoaderCriteriaOption
 
 if TYPE_CHECKING:
+    from litestar.types import BeforeMessageSendHookHandler, Message, Scope
+
     from backend.settings import Settings
+
+log = logging.getLogger("rathaus.db")
+
+StatementT = TypeVar("StatementT", bound=Executable)
 
 Base = UUIDv7AuditBase
 metadata = orm_registry.metadata
 
 ALL_TENANTS = "all_tenants"
 TENANT_KEY = "tenant_id"
+NO_TRANSACTION = "no_transaction"
+READS, WRITES = "reads", "single-statement writes"
 
 
 class TenantScopeError(RuntimeError):
     """Code tried to write a row of one municipality through a session scoped to another."""
+
+
+class ReadOnlySessionError(RuntimeError):
+    """Code tried to write through a session without a transaction in a way that is not atomic by itself."""
 
 
 class TenantOwned:
@@ -53,30 +74,75 @@ class TenantOwned:
         return mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True, nullable=False)
 
 
+# A session without a municipality sees no tenant-owned row at all.
+_NO_TENANT = with_loader_criteria(TenantOwned, lambda cls: false(), include_aliases=True)
+
+# Building the criterion (and analysing its lambda) cost a quarter of every query, so it is built once per
+# municipality and kept. Each entry's lambda closes over its own tenant id; with track_closure_variables that
+# id becomes a bound parameter of the cache key, so the compiled SQL is shared and each execution binds the
+# id of the option it carries (tests/integration/cases/test_tenant_scope.py proves that no id crosses over).
+_CRITERIA_CACHE_SIZE = 1024
+
+
+@lru_cache(maxsize=_CRITERIA_CACHE_SIZE)
+def tenant_criteria(tenant_id: uuid.UUID) -> LoaderCriteriaOption:
+    """The loader criterion limiting every TenantOwned entity of a statement to ``tenant_id``."""
+    # type_coerce: the closure value must be bound with the column's type (binary GUID on SQLite).
+    return with_loader_criteria(
+        TenantOwned,
+        lambda cls: cls.tenant_id == type_coerce(tenant_id, GUID),
+        include_aliases=True,
+        track_closure_variables=True,
+    )
+
+
+# Statements built once and executed many times (module level, values as bound parameters); see reusable().
+_reusable: set[Executable] = set()
+_SCOPED_CACHE_SIZE = 2048
+_scoped: OrderedDict[tuple[Executable, uuid.UUID | None], Executable] = OrderedDict()
+
+
+def reusable(statement: StatementT) -> StatementT:
+    """Mark a statement that is built once and executed many times with bound parameters.
+
+    The tenant hook keeps its scoped copy per municipality, so neither the copy nor its cache key (which
+    holds that municipality's id as a bound value) is made again at every execution. Only for statements
+    kept for the life of the process: each one marked is kept.
+    """
+    _reusable.add(statement)
+    return statement
+
+
+def _with_criteria(statement: Executable, tenant_id: uuid.UUID | None) -> Executable:
+    criteria = _NO_TENANT if tenant_id is None else tenant_criteria(tenant_id)
+    if statement not in _reusable:
+        return statement.options(criteria)
+    key = (statement, tenant_id)
+    scoped = _scoped.get(key)
+    if scoped is None:
+        scoped = _scoped[key] = statement.options(criteria)
+        if len(_scoped) > _SCOPED_CACHE_SIZE:
+            _scoped.popitem(last=False)
+    return scoped
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_to_tenant(state: ORMExecuteState) -> None:
+    if not state.is_select and state.session.info.get(NO_TRANSACTION) == READS:
+        raise ReadOnlySessionError("write through a read-only session")
     if not (state.is_select or state.is_update or state.is_delete):
         return
     if state.execution_options.get(ALL_TENANTS) or state.session.info.get(ALL_TENANTS):
         return
     if state.is_column_load or state.is_relationship_load:
         return
-    tenant_id = state.session.info.get(TENANT_KEY)
-    if tenant_id is None:
-        criteria = with_loader_criteria(TenantOwned, lambda cls: false(), include_aliases=True)
-    else:
-        # type_coerce: the closure value must be bound with the column's type (binary GUID on SQLite).
-        criteria = with_loader_criteria(
-            TenantOwned,
-            lambda cls: cls.tenant_id == type_coerce(tenant_id, GUID),
-            include_aliases=True,
-            track_closure_variables=True,
-        )
-    state.statement = state.statement.options(criteria)
+    state.statement = _with_criteria(state.statement, state.session.info.get(TENANT_KEY))
 
 
 @event.listens_for(Session, "before_flush")
 def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
+    if session.info.get(NO_TRANSACTION) and (session.new or session.dirty or session.deleted):
+        raise ReadOnlySessionError("flush through a session without a transaction")
     if session.info.get(ALL_TENANTS):
         return
     tenant_id = session.info.get(TENANT_KEY)
@@ -96,23 +162,93 @@ def scope_session(session: AsyncSession, tenant_id: uuid.UUID | None) -> AsyncSe
     return session
 
 
+async def without_transaction(session: AsyncSession, *, single_statement_writes: bool = False) -> bool:
+    """Run the session's statements without a transaction around them: each is atomic on its own.
+
+    That saves the BEGIN and COMMIT round trips, the dearest part of a request that runs one or two
+    statements. Each statement sees its own snapshot, as each statement of a READ COMMITTED transaction does
+    anyway, so whatever must agree is read in one statement. Writes are refused (ReadOnlySessionError)
+    unless ``single_statement_writes``; even then the session refuses to flush ORM objects, since a flush
+    may take several statements that must commit together. Only a session that has not begun can switch;
+    returns whether it did.
+    """
+    if session.in_transaction():
+        return False
+    session.info[NO_TRANSACTION] = WRITES if single_statement_writes else READS
+    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return True
+
+
+async def read_only(session: AsyncSession) -> None:
+    """A session that only reads, without a transaction (see without_transaction)."""
+    await without_transaction(session)
+
+
 def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     engine_kwargs: dict[str, Any] = {}
     connect_args: dict[str, Any] = {}
     if settings.is_sqlite:
         connect_args = {"timeout": 30}
     else:
-        engine_kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        # No pool_pre_ping: on asyncpg it costs three round trips (BEGIN, ";", ROLLBACK) at every checkout.
+        # A connection the server dropped fails its next statement instead; SQLAlchemy recognises the
+        # disconnect, invalidates the pool (so the other stale connections are replaced too), and that one
+        # request gets the error page (tests/integration/cases/test_database_outage.py). pool_recycle
+        # replaces connections before idle timeouts of servers or firewalls close them.
+        # The pool holds what one process has in flight under load: connections beyond pool_size are closed
+        # when returned, so a pool smaller than the usual concurrency opens a new connection (TLS attempt,
+        # type introspection) every few requests.
+        engine_kwargs.update(pool_size=20, max_overflow=10, pool_recycle=1800)
     config = SQLAlchemyAsyncConfig(
         connection_string=settings.database_url,
-        session_config=AsyncSessionConfig(expire_on_commit=False),
+        # enable_cache_listener: advanced-alchemy's cache (not used) checks this on every commit, and without
+        # the flag in session.info it asks the engine, which builds a new option engine each time.
+        session_config=AsyncSessionConfig(expire_on_commit=False, info={"enable_cache_listener": False}),
         engine_config=EngineConfig(connect_args=connect_args, **engine_kwargs),
-        before_send_handler="autocommit_include_redirects",
         create_all=False,
         session_dependency_key="db_session",
+        # No model uses advanced-alchemy's FileObject type: its flush/commit listeners would only cost time.
+        enable_file_object_listener=False,
     )
+    config.before_send_handler = end_of_request(config.session_scope_key)
     install_sqlite_pragmas(config)
     return config
+
+
+def end_of_request(session_scope_key: str) -> BeforeMessageSendHookHandler:
+    """One transaction per request: commit it when the answer is a success or a redirect, else roll it back.
+
+    As advanced-alchemy's "autocommit_include_redirects" handler, but a session with nothing to end (one
+    without a transaction, one that never began or whose service committed already) is only closed, and a
+    failed commit is logged as the error it is.
+    """
+
+    async def handler(message: Message, scope: Scope) -> None:
+        session: AsyncSession | None = get_aa_scope_state(scope, session_scope_key)
+        if session is None:
+            return
+        try:
+            # A read-only session has nothing to end: writes through it are refused whatever its connection.
+            if (
+                message["type"] == HTTP_RESPONSE_START
+                and session.info.get(NO_TRANSACTION) != READS
+                and session.in_transaction()
+            ):
+                if 200 <= message["status"] < 400:
+                    await session.commit()
+                else:
+                    await session.rollback()
+        except Exception:
+            log.exception("the request's transaction could not be committed")
+        finally:
+            if message["type"] in SESSION_TERMINUS_ASGI_EVENTS:
+                try:
+                    await session.close()
+                except Exception:
+                    log.warning("closing the request's session failed", exc_info=True)
+                delete_aa_scope_state(scope, session_scope_key)
+
+    return handler
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

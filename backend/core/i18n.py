@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime
 import io
 from contextvars import ContextVar
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
@@ -122,15 +123,30 @@ def translate_text(texts: dict[str, str] | None, fallback: str = DEFAULT_LANGUAG
     return texts.get(lang) or texts.get(fallback) or next(iter(texts.values()), "")
 
 
+# Formatting with Babel is slow compared to rendering the rest of a page, and a page shows the same few
+# dates again and again (a case's timeline): the results, pure functions of their arguments, are kept.
+_FORMAT_CACHE_SIZE = 4096
+
+
 def fmt_datetime(value: datetime.datetime | None) -> str:
     if value is None:
         return ""
-    return format_datetime(value, format="medium", tzinfo=_tz(), locale=Locale.parse(get_language()))
+    return _format_datetime(value, get_language(), _current_timezone.get())
+
+
+@lru_cache(maxsize=_FORMAT_CACHE_SIZE)
+def _format_datetime(value: datetime.datetime, language: str, timezone: str) -> str:
+    return format_datetime(value, format="medium", tzinfo=_zone(timezone), locale=_locale(language))
 
 
 def fmt_date(value: datetime.date | datetime.datetime | str | None) -> str:
     if value is None or value == "":
         return ""
+    return _format_date(type(value).__name__, value, get_language(), _current_timezone.get())
+
+
+@lru_cache(maxsize=_FORMAT_CACHE_SIZE)
+def _format_date(_kind: str, value: datetime.date | datetime.datetime | str, language: str, timezone: str) -> str:
     day: datetime.date
     if isinstance(value, str):
         try:
@@ -138,19 +154,30 @@ def fmt_date(value: datetime.date | datetime.datetime | str | None) -> str:
         except ValueError:
             return value
     elif isinstance(value, datetime.datetime):
-        day = value.astimezone(_tz()).date()
+        day = value.astimezone(_zone(timezone)).date()
     else:
         day = value
-    return format_date(day, format="long", locale=Locale.parse(get_language()))
+    return format_date(day, format="long", locale=_locale(language))
 
 
 def fmt_number(value: float | int | None) -> str:
     if value is None:
         return ""
-    return format_decimal(value, locale=Locale.parse(get_language()))
+    return _format_number(type(value).__name__, value, get_language())
 
 
-def _tz() -> datetime.tzinfo:
-    from zoneinfo import ZoneInfo
+@lru_cache(maxsize=_FORMAT_CACHE_SIZE)
+def _format_number(_kind: str, value: float | int, language: str) -> str:
+    # The type is part of the key: 1, 1.0 and True are equal as keys but need not format alike.
+    return format_decimal(value, locale=_locale(language))
 
-    return ZoneInfo(_current_timezone.get())
+
+@cache
+def _locale(language: str) -> Locale:
+    """Babel's Locale.parse is slow and its result immutable: one per supported language is enough."""
+    return Locale.parse(language)
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> datetime.tzinfo:
+    return ZoneInfo(name)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from backend.core.db import alchemy_config, unscoped_session
 from backend.notifications.delivery import Deliverer, RetryPolicy
@@ -18,6 +18,15 @@ from tests.conftest import Person, csrf_token
 from tests.factories import TenantFixture
 from tests.helpers import Client, login, staff_post, submit_case
 from tests.pushservice import PushService
+
+
+@pytest.fixture(autouse=True)
+async def empty_outbox(settings: Settings) -> None:
+    """Other tests leave notifications behind; each delivery test starts with an empty outbox."""
+    db = alchemy_config(settings)
+    async with unscoped_session(db) as session:
+        await session.execute(delete(OutboxMessage))
+    await db.get_engine().dispose()
 
 
 @pytest.fixture
