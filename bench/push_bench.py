@@ -94,23 +94,48 @@ async def seed(settings, endpoint_origin: str, n: int) -> list[dict]:  # type: i
         )
         for i in range(n):
             device = PushSubscription(
-                tenant_id=tenant.id, endpoint=f"{endpoint_origin}/push/{i}", endpoint_hash=secrets.token_hex(32),
-                p256dh=b64url(point), auth=b64url(secrets.token_bytes(16)), vapid_key_id=key.id,
+                tenant_id=tenant.id,
+                endpoint=f"{endpoint_origin}/push/{i}",
+                endpoint_hash=secrets.token_hex(32),
+                p256dh=b64url(point),
+                auth=b64url(secrets.token_bytes(16)),
+                vapid_key_id=key.id,
             )
             session.add(device)
             devices.append(device)
         await session.flush()
-        payload = {"title": tenant.name, "body": "Ihr Anliegen 2026-00001 ist jetzt: In Bearbeitung",  # type: ignore[union-attr]
-                   "url": f"/r/{case.tracking_token}", "tag": f"case-{case.id}"}  # type: ignore[union-attr]
+        payload = {
+            "title": tenant.name,
+            "body": "Ihr Anliegen 2026-00001 ist jetzt: In Bearbeitung",  # type: ignore[union-attr]
+            "url": f"/r/{case.tracking_token}",
+            "tag": f"case-{case.id}",
+        }  # type: ignore[union-attr]
         for device in devices:
             session.add(CaseSubscription(tenant_id=tenant.id, case_id=case.id, subscription_id=device.id))  # type: ignore[union-attr]
-            session.add(OutboxMessage(
-                tenant_id=tenant.id, channel="push", case_id=case.id, subscription_id=device.id, language="de",  # type: ignore[union-attr]
-                payload=payload, topic=topic_for(case.id.bytes), urgency="normal", ttl=172800, next_attempt_at=now,  # type: ignore[union-attr]
-            ))
+            session.add(
+                OutboxMessage(
+                    tenant_id=tenant.id,
+                    channel="push",
+                    case_id=case.id,
+                    subscription_id=device.id,
+                    language="de",  # type: ignore[union-attr]
+                    payload=payload,
+                    topic=topic_for(case.id.bytes),
+                    urgency="normal",
+                    ttl=172800,
+                    next_attempt_at=now,  # type: ignore[union-attr]
+                )
+            )
         jobs = [
-            {"endpoint": d.endpoint, "p256dh": d.p256dh, "auth": d.auth, "payload": payload, "ttl": 172800,
-             "private_pem": key.private_pem, "public_key": key.public_key}
+            {
+                "endpoint": d.endpoint,
+                "p256dh": d.p256dh,
+                "auth": d.auth,
+                "payload": payload,
+                "ttl": 172800,
+                "private_pem": key.private_pem,
+                "public_key": key.public_key,
+            }
             for d in devices
         ]
     await db.get_engine().dispose()
@@ -125,8 +150,15 @@ def raw_rate(jobs: list[dict], subject: str) -> float:
     for job in jobs:
         push._tokens.clear()  # sign every message anew: the raw cost of encrypting and signing
         push.build_request(
-            endpoint=job["endpoint"], p256dh=job["p256dh"], auth=job["auth"], payload=job["payload"], key=key,
-            subject=subject, ttl=job["ttl"], urgency="normal", topic="abc",
+            endpoint=job["endpoint"],
+            p256dh=job["p256dh"],
+            auth=job["auth"],
+            payload=job["payload"],
+            key=key,
+            subject=subject,
+            ttl=job["ttl"],
+            urgency="normal",
+            topic="abc",
         )
     return len(jobs) / (time.perf_counter() - started)
 
@@ -149,7 +181,9 @@ async def deliver_rate(settings, n: int) -> tuple[float, int]:  # type: ignore[n
         handled += got
     elapsed = time.perf_counter() - started
     async with unscoped_session(db) as session:
-        sent = await session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent"))
+        sent = await session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")
+        )
     await worker.aclose()
     await db.get_engine().dispose()
     return handled / elapsed, int(sent or 0)

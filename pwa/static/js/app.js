@@ -32,12 +32,14 @@
           lon.value = pos.coords.longitude.toFixed(6);
           status.textContent = status.dataset.msgFound.replace("{lat}", lat.value).replace("{lon}", lon.value);
           clear.hidden = false;
+          lat.dispatchEvent(new Event("change", { bubbles: true })); // the draft keeps the position too
         }, function () {
           status.textContent = status.dataset.msgFailed;
         }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
       });
       clear.addEventListener("click", function () {
         lat.value = ""; lon.value = ""; status.textContent = ""; clear.hidden = true;
+        lat.dispatchEvent(new Event("change", { bubbles: true }));
       });
     });
   }
@@ -75,6 +77,7 @@
     window.scrollTo(0, 0);
     var target = document.getElementById("error-summary") || document.querySelector("h1");
     if (target) { target.setAttribute("tabindex", "-1"); target.focus(); }
+    document.dispatchEvent(new CustomEvent("rathaus:swapped"));
   }
 
   function initUploads(root) {
@@ -83,11 +86,19 @@
         var inputs = Array.prototype.filter.call(form.querySelectorAll("input[type=file]"), function (i) {
           return i.files && i.files.length;
         });
-        if (!inputs.length || !window.FormData || !window.XMLHttpRequest) return;
-        event.preventDefault();
         var box = form.querySelector("[data-upload-progress]");
         var bar = box.querySelector("progress");
         var status = box.querySelector("[data-upload-status]");
+        if (navigator.onLine === false) { // the answers stay in the draft; the browser's error page helps no one
+          event.preventDefault();
+          bar.hidden = true;
+          box.hidden = false;
+          status.textContent = form.dataset.msgOffline;
+          return;
+        }
+        bar.hidden = false;
+        if (!inputs.length || !window.FormData || !window.XMLHttpRequest) return;
+        event.preventDefault();
         var button = event.submitter;
         box.hidden = false;
         status.textContent = form.dataset.msgPreparing;
