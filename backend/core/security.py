@@ -31,18 +31,24 @@ class SecurityHeadersMiddleware(ASGIMiddleware):
         self.https = https
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        path = scope.get("path", "")
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
-                headers.setdefault("Content-Security-Policy", CSP)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
-                # Tracking links are private: never leak them to another site through Referer.
-                headers.setdefault("Referrer-Policy", "no-referrer")
-                headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self), microphone=()")
-                headers.setdefault("X-Frame-Options", "DENY")
                 if self.https:
                     headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-                if headers.get("content-type", "").startswith("text/html"):
+                content_type = headers.get("content-type", "")
+                # The policy headers govern documents (and the service worker, whose own response sets its
+                # policy); on images, styles and scripts they are only bytes a slow phone has to fetch.
+                if content_type.startswith(("text/html", "application/problem+json")) or path == "/sw.js":
+                    headers.setdefault("Content-Security-Policy", CSP)
+                    # Tracking links are private: never leak them to another site through Referer.
+                    headers.setdefault("Referrer-Policy", "no-referrer")
+                    headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self), microphone=()")
+                    headers.setdefault("X-Frame-Options", "DENY")
+                if content_type.startswith("text/html"):
                     headers.setdefault("Cache-Control", "no-cache")
                     headers.setdefault("Vary", "Cookie, Accept-Language, HX-Request")
             await send(message)

@@ -306,7 +306,8 @@ def icon_cache_control(requested_version: str, tenant: TenantContext) -> str:
 # --- the service worker -------------------------------------------------------------------------
 
 # The app shell: what the offline page needs, besides the municipality's theme and icons.
-SHELL_STATIC = ("css/app.css", "js/app.js", "js/pwa.js", "vendor/htmx.min.js")
+# htmx is not part of it: it is fetched (and then cached) only when a live form is first used.
+SHELL_STATIC = ("css/app.css", "js/app.js", "js/pwa.js")
 _PLACEHOLDER = re.compile(r'"__VERSION__"|__SHELL__')
 
 

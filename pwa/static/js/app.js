@@ -144,7 +144,38 @@
     if (summary) summary.focus();
   }
 
+  /* htmx makes search and filters update as you type. It is 17 KB, so a phone fetches it only when a
+     live form is first used; until then (and without JavaScript) the forms work as plain GET forms. */
+  var HTMX = "/static/vendor/htmx.min.js";
+  function initLazyHtmx(root) {
+    if (window.htmx) return;
+    var live = root.querySelectorAll("[hx-get],[hx-post]");
+    if (!live.length) return;
+    var loading = false;
+    function load() {
+      if (loading) return;
+      loading = true;
+      var script = document.createElement("script");
+      script.src = HTMX;
+      script.onload = function () {
+        window.htmx.process(document.body);
+        // What was typed while htmx was loading still counts.
+        var active = document.activeElement;
+        if (active && active.value && active.closest("[hx-get],[hx-post]")) {
+          active.dispatchEvent(new Event("input", { bubbles: true }));
+        }
+      };
+      document.head.appendChild(script);
+    }
+    live.forEach(function (el) {
+      ["focusin", "input", "pointerdown"].forEach(function (type) {
+        el.addEventListener(type, load, { once: true });
+      });
+    });
+  }
+
   function init(root) {
+    initLazyHtmx(root);
     initKeys(root);
     initLocation(root);
     initUploads(root);

@@ -86,7 +86,8 @@ async def test_service_worker_is_served_at_the_root_with_its_version_filled_in(
     assert "__VERSION__" not in source and "__SHELL__" not in source
     assert re.search(r'const VERSION = "[0-9a-f]{12}";', source), source[:400]
     shell = dict(json.loads(re.search(r"const SHELL = (\[.*?\]);", source).group(1)))  # type: ignore[union-attr]
-    assert {"/offline", "/static/vendor/htmx.min.js", "/static/js/app.js", "/icons/192.png"} <= set(shell)
+    assert {"/offline", "/static/js/app.js", "/static/css/app.css", "/icons/192.png"} <= set(shell)
+    assert "/static/vendor/htmx.min.js" not in shell, "htmx is fetched when first used, not on install"
     assert shell["/offline"] == ""  # always from the server
     static = Path(settings.static_dir)
     expected = base64.b64encode(hashlib.sha256((static / "js" / "app.js").read_bytes()).digest()).decode()
