@@ -22,6 +22,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -107,15 +108,15 @@ def _wait_until_healthy(url: str, thread: threading.Thread, server: uvicorn.Serv
     raise RuntimeError(f"the test server did not answer {url} within {SERVER_START_SECONDS}s: {last_error}")
 
 
-@pytest.fixture(scope="module")
-def live_server(settings: Settings) -> Iterator[LiveServer]:
-    """``create_app(settings)`` served by uvicorn on 127.0.0.1 on a free port, in a background thread."""
+@contextmanager
+def serve_in_thread(app: Any, name: str = "e2e-uvicorn") -> Iterator[LiveServer]:
+    """An ASGI app served by uvicorn on 127.0.0.1 on a free port, in a background thread."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host="127.0.0.1",
         port=port,
         lifespan="on",
@@ -128,7 +129,7 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     )
     server = uvicorn.Server(config)
     # uvicorn installs no signal handlers outside the main thread; server.run() makes its own loop.
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="e2e-uvicorn", daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
     thread.start()
     try:
         _wait_until_healthy(f"http://127.0.0.1:{port}/health", thread, server)
@@ -138,6 +139,13 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
         thread.join(timeout=15)
         sock.close()
         assert not thread.is_alive(), "the test server did not stop"
+
+
+@pytest.fixture(scope="module")
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    """``create_app(settings)`` served by uvicorn in a background thread."""
+    with serve_in_thread(create_app(settings)) as server:
+        yield server
 
 
 @pytest.fixture

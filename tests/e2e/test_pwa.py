@@ -10,7 +10,6 @@ import base64
 import json
 import re
 import secrets
-import socket
 import threading
 import time
 from collections import defaultdict
@@ -20,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from playwright.sync_api import Locator, Page, Playwright, expect
@@ -37,9 +35,9 @@ from tests.e2e.conftest import (
     PHONE,
     TIMEOUT_MS,
     LiveServer,
-    _wait_until_healthy,
     check_a11y,
     run_async,
+    serve_in_thread,
 )
 from tests.e2e.test_journey import expect_photo_loaded
 from tests.factories import TenantFixture
@@ -108,33 +106,8 @@ def meter(settings: Settings) -> Meter:
 @pytest.fixture(scope="module")
 def live_server(meter: Meter) -> Iterator[LiveServer]:
     """Like the suite's live server, with the meter in front of the app."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        meter,
-        host="127.0.0.1",
-        port=port,
-        lifespan="on",
-        http="h11",
-        ws="none",
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=5,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="e2e-pwa-uvicorn", daemon=True)
-    thread.start()
-    try:
-        _wait_until_healthy(f"http://127.0.0.1:{port}/health", thread, server)
-        yield LiveServer(port=port)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
-        assert not thread.is_alive(), "the test server did not stop"
+    with serve_in_thread(meter, name="e2e-pwa-uvicorn") as server:
+        yield server
 
 
 # ---------------------------------------------------------------------------------------------
