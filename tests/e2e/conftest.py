@@ -39,7 +39,7 @@ from tests.factories import TenantFixture, make_tenant
 T = TypeVar("T")
 
 CHROMIUM = "/usr/bin/chromium"
-# See /work/shared/guide/testing-in-a-real-browser.md; --headless comes from headless=True.
+# Flags the closed network here needs; --headless comes from headless=True.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
