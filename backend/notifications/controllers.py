@@ -9,18 +9,15 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 from litestar.response import Template
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.controllers import STAFF_DEPENDENCIES
 from backend.accounts.services import StaffIdentity
-from backend.cases.models import Case
 from backend.core.deps import provide_session, provide_tenant
 from backend.core.errors import Forbidden
 from backend.core.tenancy import TenantContext
-from backend.notifications.models import OutboxMessage
 from backend.notifications.schemas import PublicKeyOut, SubscribeIn, UnsubscribeIn
-from backend.notifications.services import SubscriptionService, VapidKeyService
+from backend.notifications.services import SubscriptionService, VapidKeyService, undelivered
 
 
 async def provide_subscriptions(
@@ -71,13 +68,5 @@ class DeliveriesController(Controller):
     ) -> Template:
         if staff.role != "admin":
             raise Forbidden()
-        rows = (
-            await session.execute(
-                select(OutboxMessage, Case.reference, Case.id)
-                .join(Case, Case.id == OutboxMessage.case_id)
-                .where(OutboxMessage.status.in_(("dead", "failed")))
-                .order_by(OutboxMessage.updated_at.desc())
-                .limit(200)
-            )
-        ).all()
+        rows = await undelivered(session)
         return Template("staff/deliveries.html", context={"staff": staff, "rows": rows})

@@ -153,6 +153,18 @@ class SubscriptionService:
         return case_id  # type: ignore[no-any-return]
 
 
+async def undelivered(session: AsyncSession, limit: int = 200) -> list[tuple[OutboxMessage, str, uuid.UUID]]:
+    """The municipality's notifications that failed for good: (message, case reference, case id), newest first."""
+    rows = await session.execute(
+        select(OutboxMessage, Case.reference, Case.id)
+        .join(Case, Case.id == OutboxMessage.case_id)
+        .where(OutboxMessage.status.in_(("dead", "failed")))
+        .order_by(OutboxMessage.updated_at.desc())
+        .limit(limit)
+    )
+    return [tuple(row) for row in rows.all()]  # type: ignore[misc]
+
+
 # --- what a notification says -------------------------------------------------------------------------
 
 
