@@ -154,6 +154,21 @@ def submit_request(page: Page, live_server: LiveServer, tenant: TenantFixture, p
     return key
 
 
+def send_while_offline(context: Any, page: Page, live_server: LiveServer, tenant: TenantFixture) -> tuple[Locator, str]:
+    """Open the review page with the service worker in control, go offline and press "send".
+
+    Returns the review form and the request's idempotency key; the request is then queued on the device.
+    """
+    page.goto(live_server.url(tenant, "/"))
+    wait_for_service_worker(page)
+    form = open_review(page, live_server, tenant)
+    key = form.locator("input[name=idempotency_key]").input_value()
+    context.set_offline(True)
+    form.locator("button.button-primary").click()
+    expect(form.locator("[data-submit-status]")).to_have_text(QUEUED)
+    return form, key
+
+
 def tracking_path(page: Page) -> str:
     href = page.locator(".confirmation .tracking-link a").get_attribute("href") or ""
     assert re.fullmatch(r"/r/[A-Za-z0-9_-]{16,}", href), href
@@ -305,15 +320,7 @@ def test_request_sent_while_offline_is_queued_and_sent_once_when_back_online(
     live_server: LiveServer, e2e_tenant: TenantFixture, open_context: Any, settings: Settings
 ) -> None:
     context, page = open_context("citizen", **PHONE)
-    page.goto(live_server.url(e2e_tenant, "/"))
-    wait_for_service_worker(page)
-    form = open_review(page, live_server, e2e_tenant)
-    key = form.locator("input[name=idempotency_key]").input_value()
-
-    context.set_offline(True)
-    form.locator("button.button-primary").click()
-    status = form.locator("[data-submit-status]")
-    expect(status).to_have_text(QUEUED)
+    form, key = send_while_offline(context, page, live_server, e2e_tenant)
     queued = page.evaluate("async () => (await RathausOutbox.all()).map(e => [e.key, e.state || null])")
     assert queued == [[key, None]], queued
     check_a11y(page, "review page with the request queued")
@@ -337,13 +344,7 @@ def test_request_queued_on_one_page_is_reported_on_the_next_once_sent(
     live_server: LiveServer, e2e_tenant: TenantFixture, open_context: Any, settings: Settings
 ) -> None:
     context, page = open_context("citizen", **PHONE)
-    page.goto(live_server.url(e2e_tenant, "/"))
-    wait_for_service_worker(page)
-    form = open_review(page, live_server, e2e_tenant)
-    key = form.locator("input[name=idempotency_key]").input_value()
-    context.set_offline(True)
-    form.locator("button.button-primary").click()
-    expect(form.locator("[data-submit-status]")).to_have_text(QUEUED)
+    form, key = send_while_offline(context, page, live_server, e2e_tenant)
 
     # The citizen leaves the review page while still offline; the connection comes back elsewhere.
     page.goto(live_server.url(e2e_tenant, "/"))
@@ -368,13 +369,7 @@ def test_service_worker_sends_a_queued_request_in_the_background_and_notifies(
     context, page = open_context("citizen", **PHONE)
     site = origin(live_server, e2e_tenant)
     context.grant_permissions(["notifications", "background-sync"], origin=site)
-    page.goto(live_server.url(e2e_tenant, "/"))
-    wait_for_service_worker(page)
-    form = open_review(page, live_server, e2e_tenant)
-    key = form.locator("input[name=idempotency_key]").input_value()
-    context.set_offline(True)
-    form.locator("button.button-primary").click()
-    expect(form.locator("[data-submit-status]")).to_have_text(QUEUED)
+    form, key = send_while_offline(context, page, live_server, e2e_tenant)
     wait_until(page, "async () => (await (await navigator.serviceWorker.ready).sync.getTags()).length > 0")
     tags = page.evaluate("async () => (await navigator.serviceWorker.ready).sync.getTags()")
     assert tags == ["rathaus-submissions"], tags
