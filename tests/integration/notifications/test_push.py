@@ -6,12 +6,19 @@ import asyncio
 import datetime
 import re
 
+import pytest
 from litestar import Litestar
+from sqlalchemy import select
 
-from backend.core.db import alchemy_config, unscoped_session
+from backend.cases.models import Case
+from backend.cases.services import Actor, CaseService
+from backend.core.db import alchemy_config, tenant_session, unscoped_session
+from backend.core.storage import LocalStorage
 from backend.notifications.delivery import Deliverer, RetryPolicy
 from backend.notifications.models import PushSubscription
 from backend.settings import Settings
+from backend.tenants.models import Tenant
+from backend.tenants.services import to_context
 from tests.conftest import Person
 from tests.factories import TenantFixture
 from tests.helpers import Client, submit_case
@@ -238,6 +245,29 @@ async def test_outbox_rows_commit_with_the_change_or_not_at_all(
     clerk = await clerk_of(tenant)
     assert (await clerk.set_status("completed")).status_code == 409
     assert await outbox(settings, tenant_id=tenant.id) == []
+
+    # A change whose transaction fails after the status was set leaves neither the status nor a notification.
+    db = alchemy_config(settings)
+    try:
+        async with unscoped_session(db) as session:
+            ctx = to_context(await session.get_one(Tenant, tenant.id))
+            case_id = await session.scalar(select(Case.id).where(Case.tenant_id == tenant.id))
+        with pytest.raises(RuntimeError, match="after the change"):
+            async with tenant_session(db, ctx.id) as session:
+                await CaseService(session, ctx, LocalStorage(settings.uploads_dir)).change_status(
+                    case_id, "in_review", Actor("staff", name="Clara")
+                )
+                assert len(await outbox(settings, tenant_id=tenant.id)) == 0, "not visible before commit"
+                raise RuntimeError("something failed after the change")
+        assert await outbox(settings, tenant_id=tenant.id) == []
+        assert "Eingegangen" in (await client.get(tracking)).text
+        async with tenant_session(db, ctx.id) as session:
+            await CaseService(session, ctx, LocalStorage(settings.uploads_dir)).change_status(
+                case_id, "in_review", Actor("staff", name="Clara")
+            )
+        assert [r.status for r in await outbox(settings, tenant_id=tenant.id)] == ["pending"]
+    finally:
+        await db.get_engine().dispose()
 
 
 async def test_in_process_worker_of_the_app_delivers(
