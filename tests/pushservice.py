@@ -64,7 +64,12 @@ class PushService:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer((host, 0), Handler)
+        class Server(ThreadingHTTPServer):
+            # Workers open many connections at once; the default backlog of 5 refuses some under load.
+            request_queue_size = 256
+            daemon_threads = True
+
+        self.server = Server((host, 0), Handler)
         self.origin = f"http://{host}:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
