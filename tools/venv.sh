@@ -46,6 +46,9 @@ ensure_venv() {  # [extras]
     "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
         || die "$PYTHON is missing or older than 3.11 (set PYTHON=/path/to/python3.11+)"
     if ! venv_works; then
+        if [ -L "$VENV" ] || { [ -e "$VENV" ] && [ ! -d "$VENV" ]; }; then
+            die "$VENV is a file or a link, not a virtual environment; remove it and run again"
+        fi
         note "creating .venv"
         if ! "$PYTHON" -m venv --clear "$VENV" >/dev/null 2>&1; then
             # Debian ships venv/ensurepip separately (python3-venv).
