@@ -1,4 +1,4 @@
-"""The `rathaus` command: serve, worker, demo, db upgrade, tenant create, staff add, push rotate-keys."""
+"""The `rathaus` command: serve, worker, demo, db upgrade, tenant create|list|disable|enable, staff add, push."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from backend.settings import Settings, SettingsError
+from backend.settings import Settings, SettingsError, serve_on_port
 
 
 def app_factory():  # type: ignore[no-untyped-def]
@@ -38,6 +38,10 @@ def cmd_db_upgrade(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from backend.core.server import server_options
+
+    if args.port:
+        serve_on_port(args.port)  # links in e-mails and notifications name the port actually served
     settings = _settings(args)
     try:
         settings.check_production()
@@ -47,12 +51,13 @@ def cmd_serve(args: argparse.Namespace) -> None:
         "backend.__main__:app_factory",
         factory=True,
         host=args.host or settings.host,
-        port=args.port or settings.port,
+        port=settings.port,
         workers=settings.workers,
         proxy_headers=True,
         forwarded_allow_ips="*" if args.behind_proxy else "127.0.0.1",
         log_level=settings.log_level.lower(),
         access_log=False,
+        **server_options(),
     )
 
 
@@ -61,9 +66,10 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
     from backend.app import create_app
     from backend.core.migrate import upgrade
-    from backend.demo import DEMO_PASSWORD, load_demo
+    from backend.core.server import server_options
+    from backend.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, load_demo
 
-    settings = _settings(args, env="development", https=False, base_domain="localhost")
+    settings = _settings(args, env="development", https=False, base_domain="localhost", port=args.port)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
     created = asyncio.run(load_demo(settings))
@@ -72,31 +78,129 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(f"  platform:      http://localhost:{port}/")
     for slug in ("musterstadt", "beispieldorf"):
         print(f"  {slug + ':':14} http://{slug}.localhost:{port}/   staff: http://{slug}.localhost:{port}/staff")
-        print(f"  {'':14} clerk@{slug}.example / admin@{slug}.example, password {DEMO_PASSWORD}")
+        print(
+            f"  {'':14} clerk@{slug}.example / supervisor@{slug}.example / admin@{slug}.example, "
+            f"password {DEMO_PASSWORD}"
+        )
+    print(f"  two-step login: key {DEMO_TOTP_SECRET} in any authenticator app, or print the current code with")
+    print(f"  {'':14} rathaus totp-code {DEMO_TOTP_SECRET}")
     print(f"  data:          {settings.data_dir.resolve()}\n", flush=True)
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning", **server_options())
 
 
-def cmd_tenant_create(args: argparse.Namespace) -> None:
+def cmd_totp_code(args: argparse.Namespace) -> None:
+    import pyotp
+
+    try:
+        print(pyotp.TOTP(args.secret.replace(" ", "").upper()).now())
+    except (ValueError, TypeError):
+        sys.exit("rathaus: that is not a key (letters A-Z and digits 2-7)")
+
+
+def _tenant_task(args: argparse.Namespace, task) -> None:  # type: ignore[no-untyped-def]
+    """Run ``task(session, settings)`` in one operator transaction and print the lines it returns once committed.
+
+    A TenantError (or a slug or host taken at the same moment) ends with its message and exit status 1.
+    """
+    from sqlalchemy.exc import IntegrityError
+
     from backend.core.db import alchemy_config, unscoped_session
-    from backend.tenants.services import TenantError, TenantService
+    from backend.tenants.services import TenantError
 
     settings = _settings(args)
 
-    async def run() -> None:
+    async def run() -> list[str]:
         db = alchemy_config(settings)
         try:
             async with unscoped_session(db) as session:
-                tenant = await TenantService(session).create(
-                    slug=args.slug, name=args.name, primary_color=args.color, hosts=args.host or []
-                )
-                print(f"created {tenant.slug}: https://{tenant.slug}.{settings.base_domain}/")
+                return await task(session, settings)  # type: ignore[no-any-return]
         except TenantError as exc:
             sys.exit(f"rathaus: {exc}")
+        except IntegrityError:
+            sys.exit("rathaus: the slug or a host was taken by another municipality at the same moment")
         finally:
             await db.get_engine().dispose()
 
-    asyncio.run(run())
+    print("\n".join(asyncio.run(run())))
+
+
+def cmd_tenant_create(args: argparse.Namespace) -> None:
+    from backend.tenants.rollin import roll_in
+    from backend.tenants.services import STATES
+    from backend.tenants.urls import public_origin
+
+    name = args.name or args.name_arg
+    if not name:
+        sys.exit('rathaus: give the municipality\'s name with --name "..."')
+    if args.name and (not args.state or not args.admin_email):
+        sys.exit(f"rathaus: --state ({' '.join(STATES)}) and --admin-email are required")
+
+    async def task(session, settings):  # type: ignore[no-untyped-def]
+        done = await roll_in(
+            session,
+            slug=args.slug,
+            name=name,
+            state=args.state,
+            admin_email=args.admin_email,
+            hosts=args.host or [],
+            standard_services=args.standard_services,
+            primary_color=args.color,
+        )
+        site = public_origin(settings, done.tenant.slug, (args.host or [None])[0])
+        lines = [f"created {done.tenant.slug}: {site}/"]
+        if args.standard_services:
+            lines.append(f"  {done.services} standard services offered")
+        if done.invite_path:
+            lines.append(f"  admin {done.admin_email}: set a password within 72 hours at {site}{done.invite_path}")
+        return lines
+
+    _tenant_task(args, task)
+
+
+def cmd_tenant_list(args: argparse.Namespace) -> None:
+    from backend.tenants.services import TenantService
+
+    async def task(session, settings):  # type: ignore[no-untyped-def]
+        rows = [("SLUG", "NAME", "HOSTS", "SERVICES", "CASES", "STATUS")]
+        for item in await TenantService(session).overview():
+            t = item.tenant
+            hosts = ", ".join([f"{t.slug}.{settings.base_domain}", *item.hosts])
+            status = "active" if t.active else "disabled"
+            rows.append((t.slug, t.name, hosts, str(item.services), str(item.cases), status))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        return ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+
+    _tenant_task(args, task)
+
+
+def cmd_tenant_active(args: argparse.Namespace) -> None:
+    from backend.tenants.services import TenantService
+
+    active = args.tenant_command == "enable"
+
+    async def task(session, settings):  # type: ignore[no-untyped-def]
+        tenant = await TenantService(session).set_active(args.slug, active)
+        if active:
+            done = f"{tenant.slug} is enabled: its pages answer and its notifications are sent again"
+        else:
+            done = f"{tenant.slug} is disabled: its addresses show a neutral 'not available' page and send nothing"
+        return [done, "  running servers notice the change within 30 seconds"]
+
+    _tenant_task(args, task)
+
+
+def cmd_tenant_theme(args: argparse.Namespace) -> None:
+    from backend.tenants.services import TenantService
+
+    if (args.theme is None) == (not args.none):
+        sys.exit("rathaus: give a theme name, or --none for the shipped look")
+
+    async def task(session, settings):  # type: ignore[no-untyped-def]
+        tenant = await TenantService(session).set_theme(args.slug, args.theme, settings.themes_dir)
+        done = f"{tenant.slug} uses the theme {tenant.theme}" if tenant.theme else f"{tenant.slug} uses no theme"
+        return [done, "  running servers notice the change within 30 seconds"]
+
+    _tenant_task(args, task)
 
 
 def cmd_staff_add(args: argparse.Namespace) -> None:
@@ -146,8 +250,12 @@ def cmd_worker(args: argparse.Namespace) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         print("delivery worker running; Ctrl-C stops it", flush=True)
+        from backend.news.services import run_periodically as publish_news
+
+        publisher = asyncio.create_task(publish_news(db, stop))
         try:
             await deliverer.run_forever(stop)
+            await publisher
         finally:
             await deliverer.aclose()
             await db.get_engine().dispose()
@@ -202,6 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="folder for the database and uploads (default ./var)")
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser("totp-code", help="print the current two-step login code of a key (for the demo accounts)")
+    p.add_argument("secret")
+    p.set_defaults(func=cmd_totp_code)
+
     p = sub.add_parser("db", help="database commands")
     dbsub = p.add_subparsers(dest="db_command", required=True)
     up = dbsub.add_parser("upgrade", help="apply all migrations")
@@ -209,19 +321,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tenant", help="municipality commands")
     tsub = p.add_subparsers(dest="tenant_command", required=True)
-    create = tsub.add_parser("create", help="create a municipality")
-    create.add_argument("slug")
-    create.add_argument("name")
-    create.add_argument("--color", default="#1d4f91")
+    create = tsub.add_parser("create", help="roll in a municipality")
+    create.add_argument("slug", help="lowercase letters, digits and dashes; the site is <slug>.<base domain>")
+    create.add_argument("name_arg", nargs="?", metavar="NAME", help="(older form of --name)")
+    create.add_argument("--name", help='the name citizens see, e.g. "Stadt Musterstadt"')
+    create.add_argument("--state", type=str.upper, help="German state: BW BY BE BB HB HH HE MV NI NW RP SL SN ST SH TH")
+    create.add_argument("--admin-email", help="the first admin; an invitation link to set a password is printed")
     create.add_argument("--host", action="append", help="an extra host name (repeatable)")
+    create.add_argument(
+        "--standard-services", action="store_true", help="offer every service of the standard catalogue"
+    )
+    create.add_argument("--color", default="#1d4f91")
     create.set_defaults(func=cmd_tenant_create)
+    lst = tsub.add_parser("list", help="every municipality with hosts, services, cases and status")
+    lst.set_defaults(func=cmd_tenant_list)
+    for command, text in (
+        ("disable", "switch a municipality off: a neutral page, no notifications"),
+        ("enable", "switch a disabled municipality on again"),
+    ):
+        toggle = tsub.add_parser(command, help=text)
+        toggle.add_argument("slug")
+        toggle.set_defaults(func=cmd_tenant_active)
+    theme = tsub.add_parser("theme", help="give a municipality a theme folder of RATHAUS_THEMES_DIR (partials only)")
+    theme.add_argument("slug")
+    theme.add_argument("theme", nargs="?", help="the theme's folder name")
+    theme.add_argument("--none", action="store_true", help="back to the shipped look")
+    theme.set_defaults(func=cmd_tenant_theme)
 
     p = sub.add_parser("staff", help="staff commands")
     ssub = p.add_subparsers(dest="staff_command", required=True)
     add = ssub.add_parser("add", help="give a person a role in a municipality")
     add.add_argument("tenant")
     add.add_argument("email")
-    add.add_argument("--role", choices=["clerk", "admin"], default="clerk")
+    add.add_argument("--role", choices=["clerk", "supervisor", "admin"], default="clerk")
     add.add_argument("--name")
     add.add_argument("--password", help="(prompted if left out)")
     add.set_defaults(func=cmd_staff_add)

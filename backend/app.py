@@ -19,27 +19,57 @@ from litestar.stores.base import Store
 from litestar.stores.file import FileStore
 
 from backend.accounts.controllers import LoginController
+from backend.accounts.invitation_pages import InvitationController
+from backend.accounts.password_pages import PasswordController
+from backend.accounts.session_pages import SessionsController
+from backend.accounts.two_factor_pages import TwoFactorController
+from backend.audit.recorder import AuditMiddleware
+from backend.cases import cleanup as drafts_cleanup
 from backend.cases import workflow
 from backend.cases.controllers import CitizenCaseController
+from backend.cases.followup import FollowUpController, StaffFeedbackController
+from backend.cases.replies import ConversationController
 from backend.catalogue.controllers import CatalogueController
-from backend.core import i18n
+from backend.catalogue.forms import hidden_fields
+from backend.core import i18n, live
+from backend.core.conditional import ConditionalCompressionMiddleware
 from backend.core.db import alchemy_config
 from backend.core.errors import exception_handlers
+from backend.core.limits import DEFAULT_BODY_LIMIT, BodyTimeoutMiddleware, apply_upload_limits, upload_body_limit
 from backend.core.models import StoreItem
-from backend.core.security import SecurityHeadersMiddleware
+from backend.core.ratelimit import make_rate_limiter
+from backend.core.security import EdgeMiddleware
 from backend.core.sessions import StaffSessionConfig
 from backend.core.storage import LocalStorage
 from backend.core.templating import template_config
 from backend.core.tenancy import HostCache, TenancyMiddleware
+from backend.core.text import ControlCharacterGuard
 from backend.inbox.controllers import InboxController
+from backend.inbox.external import ExternalController
+from backend.inbox.list_pages import InboxListController
+from backend.inbox.live import EVENTS_PATH, LiveController
+from backend.inbox.statistics_pages import StatisticsController
+from backend.news import services as news_services
+from backend.news.controllers import NewsController, NewsPushController
 from backend.notifications import listeners as notification_listeners
 from backend.notifications.controllers import DeliveriesController, PushController
 from backend.notifications.delivery import Deliverer
 from backend.settings import Settings
+from backend.tenants.admin import admin_router
 from backend.tenants.controllers import TenantController
 from backend.tenants.services import host_resolver
+from backend.tenants.wording import override_loader
 
 SESSION_MAX_AGE = 8 * 3600
+
+# Paths Litestar's CSRF check skips, and why. Every state-changing route needs a token (a test holds every
+# POST/PUT/PATCH/DELETE route to it); the push endpoints get theirs in the X-CSRFToken header from the page.
+CSRF_EXEMPT: dict[str, str] = {
+    "/static": "files only (GET); shared caches must not store a CSRF cookie",
+    "/health": "monitoring (GET); changes nothing",
+    "/my-requests/status": "reads only what the tokens in the body already grant, JSON only (another site cannot "
+    "send that without a CORS preflight the app never allows), and must work from a page the device cached",
+}
 
 
 def _stores(settings: Settings, db: SQLAlchemyAsyncConfig) -> dict[str, Store]:
@@ -47,18 +77,14 @@ def _stores(settings: Settings, db: SQLAlchemyAsyncConfig) -> dict[str, Store]:
         from litestar.stores.redis import RedisStore
 
         redis = RedisStore.with_client(url=settings.redis_url, namespace="rathaus")
-        return {"sessions": redis.with_namespace("sessions"), "login_failures": redis.with_namespace("login")}
+        return {"sessions": redis.with_namespace("sessions")}
     if settings.is_sqlite:
         # The embedded database has one writer at a time, and the session is saved while the request's own
         # transaction is still open: keep sessions beside it in files instead.
-        root = settings.data_dir / "store"
-        for name in ("sessions", "login"):
-            (root / name).mkdir(parents=True, exist_ok=True)
-        return {"sessions": FileStore(root / "sessions"), "login_failures": FileStore(root / "login")}
-    return {
-        "sessions": SQLAlchemyStore(config=db, model=StoreItem, namespace="sessions"),
-        "login_failures": SQLAlchemyStore(config=db, model=StoreItem, namespace="login"),
-    }
+        root = settings.data_dir / "store" / "sessions"
+        root.mkdir(parents=True, exist_ok=True)
+        return {"sessions": FileStore(root)}
+    return {"sessions": SQLAlchemyStore(config=db, model=StoreItem, namespace="sessions")}
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -73,19 +99,30 @@ def create_app(settings: Settings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.host_cache = HostCache(host_resolver(db.create_session_maker(), settings.base_domain))
+        app.state.text_overrides = i18n.OverrideCache(override_loader(db.create_session_maker()))
+        app.state.limiter = make_rate_limiter(settings.redis_url, db.get_engine(), settings.is_sqlite)
         stop = asyncio.Event()
         worker: asyncio.Task[None] | None = None
+        publisher: asyncio.Task[None] | None = None
         deliverer = Deliverer(db, settings) if settings.run_worker else None
         if deliverer is not None:
             worker = asyncio.create_task(deliverer.run_forever(stop), name="rathaus-delivery")
+            # Announcements whose start has come are queued for the delivery worker (backend/news).
+            publisher = asyncio.create_task(news_services.run_periodically(db, stop), name="rathaus-news")
+        # Unsent drafts and their files expire (cases/cleanup.py); every instance may sweep.
+        sweeper = asyncio.create_task(drafts_cleanup.run_periodically(db, app.state.storage, stop))
         try:
             yield
         finally:
             stop.set()
             if worker is not None:
                 await worker
+            if publisher is not None:
+                await publisher
+            await sweeper
             if deliverer is not None:
                 await deliverer.aclose()
+            await app.state.limiter.aclose()
             await db.get_engine().dispose()
 
     session_config = StaffSessionConfig(
@@ -102,7 +139,7 @@ def create_app(settings: Settings) -> Litestar:
         cookie_secure=settings.https,
         cookie_httponly=True,
         cookie_samesite="lax",
-        exclude=["/static", "/health"],
+        exclude=list(CSRF_EXEMPT),
     )
     static = create_static_files_router(
         path="/static",
@@ -110,40 +147,75 @@ def create_app(settings: Settings) -> Litestar:
         cache_control=CacheControlHeader(max_age=3600, public=True),
         include_in_schema=False,
     )
-    return Litestar(
+    channels = live.channels_plugin(settings)
+    live.attach(db.get_engine(), channels)
+    app = Litestar(
         route_handlers=[
             TenantController,
             CatalogueController,
             CitizenCaseController,
+            FollowUpController,
+            ConversationController,
             PushController,
+            NewsController,
+            NewsPushController,
+            ExternalController,
             # Only staff pages have sessions: citizens never get a session cookie.
             Router(
                 path="/",
-                route_handlers=[LoginController, InboxController, DeliveriesController],
-                middleware=[session_config.middleware],
+                route_handlers=[
+                    LoginController,
+                    TwoFactorController,
+                    SessionsController,
+                    InvitationController,
+                    PasswordController,
+                    InboxController,
+                    InboxListController,
+                    StatisticsController,
+                    LiveController,
+                    DeliveriesController,
+                    StaffFeedbackController,
+                    admin_router(),
+                ],
+                middleware=[session_config.middleware, AuditMiddleware()],
             ),
             static,
         ],
-        plugins=[SQLAlchemyPlugin(config=db), HTMXPlugin()],
+        plugins=[SQLAlchemyPlugin(config=db), HTMXPlugin(), channels],
         middleware=[
-            SecurityHeadersMiddleware(https=settings.https),
             TenancyMiddleware(base_domain=settings.base_domain),
+            ControlCharacterGuard(),
+            BodyTimeoutMiddleware(),
         ],
         csrf_config=csrf,
         stores=_stores(settings, db),
         template_config=template_config(
             settings.templates_dir,
+            settings.themes_dir,
             extra_globals={
                 "status_label": workflow.label,
                 "status_explanation": workflow.explanation,
                 "staff_status_label": workflow.staff_label,
+                "hidden_fields": hidden_fields,
             },
         ),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=512, gzip_compress_level=6),
+        compression_config=CompressionConfig(
+            backend="gzip",
+            minimum_size=512,
+            gzip_compress_level=6,
+            middleware_class=ConditionalCompressionMiddleware,
+            # Live updates are small and must leave at once, not wait in a compressor's buffer.
+            exclude=[f"^{EVENTS_PATH}"],
+        ),
         exception_handlers=exception_handlers,
         lifespan=[lifespan],
         state=State({"settings": settings, "storage": LocalStorage(settings.uploads_dir), "db": db}),
-        request_max_body_size=settings.max_upload_bytes * settings.max_files * 2 + 1024 * 1024,
+        # Small bodies everywhere: only the routes that take files get the large limit (below).
+        request_max_body_size=DEFAULT_BODY_LIMIT,
         debug=False,
         openapi_config=None,
     )
+    apply_upload_limits(app, upload_body_limit(settings))
+    # Around everything Litestar does, the router's own answers included (see EdgeMiddleware).
+    app.asgi_handler = EdgeMiddleware(app.asgi_handler, https=settings.https)
+    return app

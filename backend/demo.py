@@ -1,4 +1,8 @@
-"""Realistic German demo data: two municipalities with services, forms, staff and cases with timelines."""
+"""Realistic German demo data: two municipalities offering standard services, with staff and cases with timelines.
+
+The services themselves come from the standard catalogue (backend/catalogue/standard/); here is only what is
+truly demo: the towns, which templates each adopts and how it words its fees, its people and their cases.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,13 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.accounts.departments import DepartmentService
 from backend.accounts.services import AccountService
 from backend.cases.models import Case, CaseEvent
 from backend.cases.services import CITIZEN, Actor, CaseService, new_idempotency_key
 from backend.catalogue.models import Service
 from backend.catalogue.services import CatalogueService
+from backend.catalogue.templates import template
 from backend.core.db import alchemy_config, install_sqlite_pragmas, tenant_session, unscoped_session
 from backend.core.storage import LocalStorage
 from backend.core.tenancy import TenantContext
@@ -23,6 +29,9 @@ from backend.tenants.models import Tenant
 from backend.tenants.services import TenantService, to_context
 
 DEMO_PASSWORD = "rathaus-demo"
+# Every demo staff account has two-step login set up with this published key (add it to any authenticator app),
+# so that anyone can try it. Never use a published key for a real account.
+DEMO_TOTP_SECRET = "RATHAUSDEMOZWEITERFAKTOR23456723"
 
 I18n = dict[str, str]
 
@@ -34,284 +43,16 @@ def t(de: str, en: str) -> I18n:
     return {"de": de, "en": en}
 
 
-def fld(name: str, type_: str, de: str, en: str, help: tuple[str, str] | None = None,
-        **settings: Any) -> dict[str, Any]:
-    """One form field; ``help`` is a (German, English) pair, ``settings`` the field's other keys."""
-    field: dict[str, Any] = {"name": name, "type": type_, "label": t(de, en), **settings}
-    return field | {"help": t(*help)} if help else field
+@dataclass(frozen=True)
+class Adopt:
+    """A standard service a demo town offers, with what the town words differently (see CatalogueService.adopt)."""
+
+    template: str
+    local: dict[str, Any] = field(default_factory=dict)
 
 
-def opts(*choices: tuple[str, str, str]) -> list[dict[str, Any]]:
-    return [{"value": value, "label": t(de, en)} for value, de, en in choices]
-
-
-# --- form fields shared by several services ----------------------------------------------------
-
-LOCATION = fld("ort", "location", "Ort", "Location", required=True, help=(
-    "Nutzen Sie Ihren Standort, geben Sie eine Adresse ein oder beschreiben Sie die Stelle.",
-    "Use your position, enter an address or describe the place."))
-PHOTOS = fld("fotos", "file", "Fotos", "Photos", max_files=5, accept="image", help=(
-    "Freiwillig: bis zu 5 Fotos helfen uns, die Stelle schnell zu finden.",
-    "Optional: up to 5 photos help us find the spot quickly."))
-CONTACT = fld("email", "email", "E-Mail-Adresse", "E-mail address", contact=True, help=(
-    "Freiwillig: Mit Ihrer E-Mail-Adresse erhalten Sie Updates zum Bearbeitungsstand.",
-    "Optional: with your e-mail address you get updates on the progress."))
-PHONE = fld("telefon", "phone", "Telefon für Rückfragen", "Phone for questions",
-            help=("Freiwillig, z. B. 0151 2345678", "Optional, e.g. +49 151 2345678"))
-CONSENT = fld("bestaetigung", "consent", "Ich bestätige, dass die Angaben richtig sind.",
-              "I confirm that the information is correct.", required=True)
-NAME = fld("name", "text", "Vor- und Nachname", "First and last name", required=True, min_length=3,
-           max_length=100)
-ADDRESS = fld("anschrift", "text", "Anschrift (Straße, Hausnummer)", "Address (street, house number)",
-              required=True, min_length=5, max_length=150)
-
-
-def report_form(*extra: dict[str, Any], hint: tuple[str, str]) -> dict[str, Any]:
-    """Every "report a problem" form: where, what, a description, photos and an e-mail for updates."""
-    text = fld("beschreibung", "textarea", "Beschreibung", "Description", help=hint, required=True,
-               min_length=10, max_length=2000)
-    return {"fields": [LOCATION, *extra, text, PHOTOS, CONTACT]}
-
-
-def service(slug: str, category: I18n, name: I18n, summary: I18n, description: I18n, fees: I18n,
-            processing_time: I18n, keywords: str, form: dict[str, Any], *documents: I18n) -> dict[str, Any]:
-    return dict(slug=slug, category=category, name=name, summary=summary, description=description, fees=fees,
-                processing_time=processing_time, required_documents=list(documents), keywords=keywords,
-                form=form)
-
-
-# --- categories and services -------------------------------------------------------------------
-
-STREETS = t("Straßen & Beleuchtung", "Streets & lighting")
-WASTE = t("Abfall", "Waste")
-TRAFFIC = t("Verkehr & Parken", "Traffic & parking")
-CITIZEN_SERVICES = t("Bürgerservice", "Citizen services")
-ANIMALS = t("Tiere", "Animals")
-GREEN = t("Grünflächen & Spielplätze", "Parks & playgrounds")
-FREE = t("kostenlos", "free")
-
-STREET_LIGHT = service(
-    "strassenlaterne-defekt", STREETS, t("Straßenlaterne defekt", "Broken street light"),
-    t("Eine ausgefallene oder beschädigte Straßenlaterne melden.", "Report a street light that is out."),
-    t("Eine dunkle Straße ist ein Sicherheitsrisiko. Melden Sie uns ausgefallene, flackernde oder "
-      "beschädigte Laternen, wir beauftragen die Reparatur. Die Mastnummer hilft, die Laterne zu finden.",
-      "A dark street is a safety risk. Tell us about street lights that are out, flickering or damaged "
-      "and we will have them repaired. The pole number helps us find the light."),
-    FREE, t("in der Regel 5 bis 10 Werktage", "usually 5 to 10 working days"),
-    "Laterne Licht Beleuchtung dunkel Lampe street light lamp",
-    report_form(
-        fld("stoerung", "choice", "Was ist kaputt?", "What is wrong?", required=True, options=opts(
-            ("aus", "Leuchtet nicht", "Not working"), ("flackert", "Flackert", "Flickering"),
-            ("tagsueber", "Brennt auch tagsüber", "On during the day"),
-            ("beschaedigt", "Mast oder Leuchte beschädigt", "Pole or lamp damaged"))),
-        fld("mastnummer", "text", "Mastnummer", "Pole number", max_length=20, help=(
-            "Steht auf einem Schild am Mast, z. B. 12-0457.", "Printed on a small plate on the pole.")),
-        hint=("Was ist Ihnen aufgefallen? Seit wann?", "What did you notice? Since when?")),
-)
-POTHOLE = service(
-    "schlagloch", STREETS, t("Schlagloch melden", "Report a pothole"),
-    t("Schäden an Fahrbahn, Radweg oder Gehweg melden.", "Report damage to a road, cycle path or pavement."),
-    t("Schlaglöcher und lose Pflastersteine gefährden Rad- und Autofahrer. Der Bauhof sichert die Stelle "
-      "und bessert sie aus. Bei akuter Gefahr rufen Sie bitte die Polizei unter 110 an.",
-      "Potholes and loose paving stones endanger cyclists and drivers. The works depot secures the spot and "
-      "repairs it. In case of acute danger please call the police on 110."),
-    FREE, t("Sicherung innerhalb von 2 Werktagen", "made safe within 2 working days"),
-    "Schlagloch Straße Fahrbahn Loch Gehweg Pflaster pothole road",
-    report_form(
-        fld("groesse", "choice", "Wie groß ist der Schaden?", "How big is the damage?", options=opts(
-            ("klein", "Kleiner als ein Schuhkarton", "Smaller than a shoebox"),
-            ("mittel", "Etwa so groß wie ein Autoreifen", "About the size of a car tyre"),
-            ("gross", "Größer als ein Autoreifen", "Larger than a car tyre"))),
-        hint=("Wo genau liegt der Schaden, und wie tief ist er ungefähr?",
-              "Where exactly is the damage, and roughly how deep is it?")),
-)
-DUMPING = service(
-    "wilder-muell", WASTE, t("Wilder Müll", "Illegal dumping"),
-    t("Illegal abgeladenen Abfall melden.", "Report waste that was dumped illegally."),
-    t("Illegal abgestellter Müll verschandelt das Stadtbild und kann Boden und Wasser belasten. Wir lassen "
-      "ihn abholen und prüfen, ob sich der Verursacher ermitteln lässt.",
-      "Dumped waste spoils the town and can pollute soil and water. We have it collected and check whether "
-      "the person responsible can be identified."),
-    FREE, t("in der Regel 3 Werktage", "usually 3 working days"),
-    "Müll Abfall Ablagerung illegal Sperrmüll Dreck dumping rubbish",
-    report_form(
-        fld("art", "multichoice", "Was liegt dort?", "What was dumped?", required=True, options=opts(
-            ("hausmuell", "Hausmüll, Säcke", "Household rubbish, bags"), ("moebel", "Möbel", "Furniture"),
-            ("elektro", "Elektrogeräte", "Electrical appliances"), ("reifen", "Autoreifen", "Car tyres"),
-            ("bauschutt", "Bauschutt", "Building rubble"), ("sonstiges", "Sonstiges", "Other"))),
-        hint=("Wie viel ungefähr? Liegen gefährliche Stoffe dabei (z. B. Farbeimer, Öl)?",
-              "Roughly how much? Is anything hazardous there (e.g. paint, oil)?")),
-)
-
-
-def bulky_waste(max_items: int, fees: I18n, weeks: int) -> dict[str, Any]:
-    items = opts(("moebel", "Möbel", "Furniture"), ("matratzen", "Matratzen", "Mattresses"),
-                 ("teppiche", "Teppiche", "Carpets"), ("holz", "Holz, Bretter", "Wood, boards"),
-                 ("grossgeraete", "Kühlschrank, Waschmaschine, Herd", "Fridge, washing machine, cooker"),
-                 ("kleingeraete", "Elektro-Kleingeräte", "Small appliances"),
-                 ("metall", "Metallschrott", "Scrap metal"))
-    return service(
-        "sperrmuell", WASTE, t("Sperrmüllabholung", "Bulky waste collection"),
-        t("Termin für die Abholung von Sperrmüll vereinbaren.", "Book a collection of bulky waste."),
-        t("Möbel, Matratzen und große Elektrogeräte holen wir an Ihrer Haustür ab. Nennen Sie uns Ihren "
-          "Wunschtermin, wir bestätigen ihn per Nachricht. Stellen Sie die Gegenstände am Abholtag bis 6 Uhr "
-          "gut zugänglich an den Straßenrand.",
-          "We collect furniture, mattresses and large appliances at your door. Tell us your preferred date "
-          "and we confirm it by message. Put the items at the kerbside by 6 a.m. on the day."),
-        fees, t(f"Abholung meist innerhalb von {weeks} Wochen", f"collection usually within {weeks} weeks"),
-        "Sperrmüll Sperrmuell Abholung Möbel Matratze Kühlschrank Elektroschrott bulky waste",
-        {"fields": [
-            NAME, ADDRESS,
-            fld("wunschtermin", "date", "Wunschtermin", "Preferred date", required=True, min=2, max=90, help=(
-                "Frühestens in 2 Tagen, spätestens in 90 Tagen.", "From 2 days to 90 days from today.")),
-            fld("gegenstaende", "multichoice", "Was sollen wir abholen?", "What should we collect?",
-                required=True, options=items),
-            fld("anzahl", "number", "Anzahl der Teile", "Number of items", required=True, min=1,
-                max=max_items, help=(f"Höchstens {max_items} Teile.", f"At most {max_items} items.")),
-            fld("hinweise", "textarea", "Hinweise zum Abholort", "Notes on the pick-up spot", max_length=500),
-            PHONE, CONTACT, CONSENT,
-        ]},
-    )
-
-
-PARKING = service(
-    "bewohnerparkausweis", TRAFFIC, t("Bewohnerparkausweis", "Resident parking permit"),
-    t("Parkausweis für Ihre Bewohnerparkzone beantragen.", "Apply for a permit for your parking zone."),
-    t("Mit dem Bewohnerparkausweis parken Sie in Ihrer Zone ohne Parkschein. Sie müssen dort mit "
-      "Hauptwohnsitz gemeldet sein, und das Fahrzeug muss auf Sie zugelassen sein oder Ihnen dauerhaft zur "
-      "Verfügung stehen.",
-      "With a resident parking permit you park in your zone without a ticket. Your main residence must be "
-      "in the zone and the vehicle must be registered to you or permanently available to you."),
-    t("30,00 € pro Jahr", "€30.00 per year"), t("etwa 1 Woche", "about 1 week"),
-    "Parken Parkausweis Anwohner Bewohner Parkplatz Auto parking permit resident",
-    {"fields": [
-        NAME, ADDRESS,
-        fld("zone", "choice", "Parkzone", "Parking zone", required=True, options=opts(
-            ("a", "Zone A – Altstadt", "Zone A – Old town"), ("c", "Zone C – Westend", "Zone C – West End"),
-            ("b", "Zone B – Bahnhofsviertel", "Zone B – Station area"))),
-        fld("kennzeichen", "text", "Kennzeichen", "Licence plate", required=True, max_length=12,
-            pattern=r"^[A-ZÄÖÜ]{1,3}-[A-Z]{1,2} ?[0-9]{1,4}[EH]?$",
-            help=("Mit Bindestrich nach dem Ortskürzel, z. B. M-AB 1234", "With a dash, e.g. M-AB 1234")),
-        fld("fahrzeugart", "choice", "Fahrzeugart", "Vehicle type", required=True, options=opts(
-            ("pkw", "Pkw", "Car"), ("motorrad", "Motorrad", "Motorcycle"),
-            ("wohnmobil", "Wohnmobil bis 3,5 t", "Camper van up to 3.5 t"))),
-        fld("gueltig_ab", "date", "Gültig ab", "Valid from", min=0, max=60,
-            help=("Leer lassen für sofort.", "Leave empty to start right away.")),
-        fld("fahrzeugschein", "file", "Fahrzeugschein", "Vehicle registration", max_files=2,
-            accept="document", help=("Foto oder PDF, Vorder- und Rückseite.", "Photo or PDF, both sides.")),
-        PHONE, CONTACT, CONSENT,
-    ]},
-    t("Fahrzeugschein (Zulassungsbescheinigung Teil I)", "Vehicle registration certificate"),
-    t("bei Firmenwagen: Bestätigung des Arbeitgebers", "for company cars: confirmation by the employer"),
-)
-
-
-def residence_certificate(fees: I18n, where: I18n) -> dict[str, Any]:
-    return service(
-        "meldebescheinigung", CITIZEN_SERVICES, t("Meldebescheinigung", "Certificate of residence"),
-        t("Bescheinigung über Ihren Wohnsitz beantragen.", "Apply for a certificate of your address."),
-        t("Die Meldebescheinigung bestätigt, wo Sie gemeldet sind – etwa für Arbeitgeber, Banken oder "
-          "Behörden. Die erweiterte Bescheinigung nennt auch frühere Anschriften. " + where["de"],
-          "The certificate of residence confirms where you are registered, e.g. for employers, banks or "
-          "authorities. The extended version also lists previous addresses. " + where["en"]),
-        fees, t("2 bis 3 Werktage", "2 to 3 working days"),
-        "Meldebescheinigung Wohnsitz Anmeldung Bescheinigung Meldeamt certificate residence",
-        {"fields": [
-            NAME,
-            fld("geburtsdatum", "date", "Geburtsdatum", "Date of birth", required=True, max=0),
-            ADDRESS,
-            fld("art", "choice", "Art der Bescheinigung", "Type of certificate", required=True, options=opts(
-                ("einfach", "Einfache Meldebescheinigung", "Simple certificate"),
-                ("erweitert", "Erweiterte Meldebescheinigung", "Extended certificate"))),
-            fld("zweck", "choice", "Wofür brauchen Sie die Bescheinigung?", "What do you need it for?",
-                required=True, options=opts(
-                    ("arbeitgeber", "Arbeitgeber", "Employer"), ("bank", "Bank oder Versicherung", "Bank"),
-                    ("behoerde", "Andere Behörde", "Another authority"), ("kita", "Kita, Schule", "School"),
-                    ("sonstiges", "Sonstiges", "Other"))),
-            fld("zustellung", "choice", "Zustellung", "Delivery", required=True, options=opts(
-                ("post", "Per Post", "By post"), ("abholung", "Abholung im Rathaus", "Collect in person"))),
-            CONTACT, CONSENT,
-        ]},
-        t("Personalausweis oder Reisepass (bei Abholung)", "ID card or passport (on collection)"),
-    )
-
-
-def dog_registration(fees: I18n) -> dict[str, Any]:
-    return service(
-        "hundeanmeldung", ANIMALS, t("Hundeanmeldung", "Dog registration"),
-        t("Ihren Hund zur Hundesteuer anmelden.", "Register your dog for the dog tax."),
-        t("Wer einen Hund hält, muss ihn innerhalb von zwei Wochen anmelden. Sie erhalten eine Steuermarke "
-          "und einen Steuerbescheid. Blindenführhunde sind von der Steuer befreit.",
-          "Dog owners must register their dog within two weeks. You receive a tax tag and a tax notice. "
-          "Guide dogs are exempt from the tax."),
-        fees, t("etwa 2 Wochen", "about 2 weeks"), "Hund Hundesteuer Steuermarke Anmeldung Tier dog tax",
-        {"fields": [
-            NAME, ADDRESS,
-            fld("hund_name", "text", "Name des Hundes", "Dog's name", required=True, max_length=50),
-            fld("rasse", "text", "Rasse", "Breed", required=True, min_length=3, max_length=80, help=(
-                "Bei Mischlingen z. B. „Mischling (Labrador)“.", "For mixed breeds e.g. “Mixed (Poodle)”.")),
-            fld("alter", "number", "Alter des Hundes (Jahre)", "Dog's age (years)", required=True, min=0,
-                max=25),
-            fld("halter_seit", "date", "Hund gehalten seit", "Owned since", required=True, max=0),
-            fld("hund_nr", "choice", "Der wievielte Hund im Haushalt?", "Which dog in the household?",
-                required=True, options=opts(("1", "Erster Hund", "First dog"), ("2", "Zweiter", "Second"),
-                                            ("3", "Dritter oder weiterer", "Third or more"))),
-            fld("chipnummer", "text", "Chipnummer", "Microchip number", pattern=r"^[0-9]{15}$",
-                help=("15 Ziffern, z. B. 276098106543210", "15 digits, e.g. 276098106543210")),
-            PHONE, CONTACT, CONSENT,
-        ]},
-        t("Nachweis der Hundehaftpflichtversicherung", "Proof of liability insurance for the dog"),
-    )
-
-
-FALLEN_TREE = service(
-    "baum-umgestuerzt", GREEN, t("Umgestürzter Baum / Astbruch", "Fallen tree or branch"),
-    t("Umgestürzte Bäume und abgebrochene Äste melden.", "Report fallen trees and broken branches."),
-    t("Nach Sturm oder Schneelast können Bäume und Äste Wege versperren. Der Bauhof räumt die Stelle und "
-      "prüft benachbarte Bäume. Blockiert ein Baum die Fahrbahn, rufen Sie bitte die Feuerwehr unter 112 an.",
-      "After storms or heavy snow, trees and branches can block paths. The works depot clears them and "
-      "checks nearby trees. If a tree blocks the road, please call the fire brigade on 112."),
-    FREE, t("Sicherung meist am selben Tag", "usually made safe the same day"),
-    "Baum Ast Sturm umgestürzt Astbruch tree branch storm",
-    report_form(
-        fld("lage", "choice", "Was ist blockiert?", "What is blocked?", required=True, options=opts(
-            ("fahrbahn", "Fahrbahn", "Road"), ("gehweg", "Geh- oder Radweg", "Footpath or cycle path"),
-            ("gruenflaeche", "Grünfläche, Wald", "Green space, woods"),
-            ("nichts", "Noch nichts, droht aber", "Nothing yet, but it may fall"))),
-        hint=("Wie groß ist der Baum oder Ast? Ist jemand gefährdet?",
-              "How big is the tree or branch? Is anyone at risk?")),
-)
-WINTER = service(
-    "winterdienst", STREETS, t("Winterdienst", "Winter road service"),
-    t("Nicht geräumte oder glatte Straßen und Wege melden.", "Report icy or uncleared roads and paths."),
-    t("Der Bauhof räumt und streut nach dem Räumplan: zuerst Hauptstraßen, Schulwege und Steigungen, danach "
-      "Nebenstraßen. Gehwege vor Grundstücken räumen die Anlieger selbst.",
-      "The works depot clears and grits following its plan: main roads, school routes and slopes first, "
-      "side streets afterwards. Residents clear the pavement in front of their property."),
-    FREE, t("innerhalb eines Tages", "within one day"), "Winterdienst Schnee Eis Glätte räumen streuen snow",
-    report_form(
-        fld("problem", "choice", "Was ist das Problem?", "What is the problem?", required=True, options=opts(
-            ("nicht_geraeumt", "Nicht geräumt", "Not cleared"),
-            ("glaette", "Glatteis, nicht gestreut", "Icy, not gritted"),
-            ("schneehaufen", "Schneehaufen versperrt den Weg", "Snow pile blocks the way"))),
-        hint=("Seit wann? Ist es eine Steigung oder ein Schulweg?", "Since when? A slope or school route?")),
-)
-PLAYGROUND = service(
-    "spielplatz-schaden", GREEN, t("Schaden am Spielplatz", "Playground damage"),
-    t("Defekte Spielgeräte oder Verschmutzung melden.", "Report broken play equipment or litter."),
-    t("Unsere Spielplätze werden regelmäßig kontrolliert. Fällt Ihnen dazwischen ein Schaden auf, sperren "
-      "wir das Gerät und lassen es reparieren. Glasscherben im Sand entfernen wir sofort.",
-      "Our playgrounds are inspected regularly. If you notice damage in between, we close the equipment and "
-      "have it repaired. Broken glass in the sand is removed right away."),
-    FREE, t("in der Regel 1 Woche", "usually 1 week"),
-    "Spielplatz Schaukel Rutsche Sandkasten Kinder playground swing slide",
-    report_form(
-        fld("geraete", "multichoice", "Was ist betroffen?", "What is affected?", required=True, options=opts(
-            ("schaukel", "Schaukel", "Swing"), ("rutsche", "Rutsche", "Slide"), ("bank", "Bank", "Bench"),
-            ("sandkasten", "Sandkasten", "Sandpit"), ("klettergeruest", "Klettergerüst", "Climbing frame"),
-            ("zaun", "Zaun oder Tor", "Fence or gate"))),
-        hint=("Was ist kaputt? Besteht Verletzungsgefahr?", "What is broken? Could someone get hurt?")),
-)
+def adopt(template: str, **local: Any) -> Adopt:
+    return Adopt(template, local)
 
 
 @dataclass(frozen=True)
@@ -321,33 +62,51 @@ class TenantSpec:
     colors: tuple[str, str]  # primary, accent
     hosts: list[str]
     staff: tuple[tuple[str, str], ...]  # (role, display name); the e-mail is <role>@<slug>.example
-    services: list[dict[str, Any]]
+    services: list[Adopt]  # standard services the town offers, in this order
+    state: str = "NW"
     texts: dict[str, dict[str, str]] = field(default_factory=dict)  # the municipality's own wording
+    contact: dict[str, Any] = field(default_factory=dict)  # shown at /contact and in the legal pages
+    # Departments and the services routed to them; the clerk works in the first one.
+    departments: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 TENANTS = (
-    TenantSpec("musterstadt", "Stadt Musterstadt", ("#1d4f91", "#b3261e"), ["rathaus.musterstadt.example"],
-               (("clerk", "Clara Schreiber"), ("admin", "Andreas Hoffmann")), [
-        STREET_LIGHT, POTHOLE, DUMPING,
-        bulky_waste(20, t("2 Abholungen pro Jahr kostenlos, danach 25,00 €",
-                          "2 collections per year free, then €25.00"), weeks=2),
-        PARKING,
-        residence_certificate(t("einfach 5,00 €, erweitert 10,00 €", "simple €5.00, extended €10.00"),
-                              t("Das Bürgerbüro im Rathaus öffnet Mo–Fr ab 8 Uhr.",
-                                "The citizens' office in the town hall opens Mon–Fri from 8 a.m.")),
-        dog_registration(t("96,00 € pro Jahr für den ersten Hund", "€96.00 per year for the first dog")),
-    ]),
+    TenantSpec("musterstadt", "Stadt Musterstadt", ("#1d4f91", "#b3261e"), ["buergerservice.musterstadt.localhost"],
+               (("clerk", "Clara Schreiber"), ("supervisor", "Sabine Krüger"), ("admin", "Andreas Hoffmann")), [
+        adopt("strassenlaterne-defekt"), adopt("schlagloch"), adopt("wilder-muell"), adopt("sperrmuell"),
+        adopt("bewohnerparkausweis"),
+        adopt("meldebescheinigung", note=t("Das Bürgerbüro im Rathaus öffnet Mo–Fr ab 8 Uhr.",
+                                           "The citizens' office in the town hall opens Mon–Fri from 8 a.m.")),
+        adopt("hundeanmeldung", fees=t("96,00 € pro Jahr für den ersten Hund", "€96.00 per year for the first dog")),
+    ], state="NW", contact={
+        "address": "Rathausplatz 1\n12345 Musterstadt", "phone": "+49 1234 567-0",
+        "email": "rathaus@musterstadt.example",
+        "opening_hours": t("Mo–Fr 8–12 Uhr\nDo 14–18 Uhr", "Mon–Fri 8 a.m.–12 noon\nThu 2–6 p.m."),
+    }, departments=(
+        ("Bauhof", ("strassenlaterne-defekt", "schlagloch", "wilder-muell", "sperrmuell")),
+        ("Bürgerbüro", ("bewohnerparkausweis", "meldebescheinigung", "hundeanmeldung")),
+    )),
     TenantSpec("beispieldorf", "Gemeinde Beispieldorf", ("#2e6b30", "#8a4b08"), [],
-               (("clerk", "Bernd Weber"), ("admin", "Petra Zimmermann")), [
-        FALLEN_TREE, WINTER, PLAYGROUND,
-        bulky_waste(10, t("kostenlos (1 Abholung pro Jahr)", "free (1 collection per year)"), weeks=3),
-        residence_certificate(t("5,00 €", "€5.00"), t("Abholung dienstags und donnerstags im Gemeindeamt.",
-                                                     "Collect it at the town hall on Tue or Thu.")),
-        dog_registration(t("60,00 € pro Jahr", "€60.00 per year")),
-    ], texts={
+               (("clerk", "Bernd Weber"), ("supervisor", "Stefan Braun"), ("admin", "Petra Zimmermann")), [
+        adopt("baum-umgestuerzt"), adopt("winterdienst"), adopt("spielplatz-schaden"),
+        adopt("sperrmuell", fees=t("kostenlos (1 Abholung pro Jahr)", "free (1 collection per year)"),
+              processing_time=t("Abholung meist innerhalb von 3 Wochen", "collection usually within 3 weeks"),
+              fields={"anzahl": {"max": 10, "help": t("Höchstens 10 Teile.", "At most 10 items.")}}),
+        adopt("meldebescheinigung", fees=t("5,00 €", "€5.00"),
+              note=t("Abholung dienstags und donnerstags im Gemeindeamt.",
+                     "Collect it at the town hall on Tue or Thu.")),
+        adopt("hundeanmeldung", fees=t("60,00 € pro Jahr", "€60.00 per year")),
+    ], state="BW", texts={
         "email_greeting": t("Guten Tag,", "Good day,"),
         "email_signature": t("Ihre Gemeindeverwaltung Beispieldorf", "Your municipal office of Beispieldorf"),
-    }),
+    }, contact={
+        "address": "Dorfstraße 5\n72345 Beispieldorf", "phone": "+49 7123 4567-0",
+        "email": "gemeinde@beispieldorf.example",
+        "opening_hours": t("Di und Do 9–12 Uhr", "Tue and Thu 9 a.m.–12 noon"),
+    }, departments=(
+        ("Bauhof", ("baum-umgestuerzt", "winterdienst", "spielplatz-schaden", "sperrmuell")),
+        ("Bürgerbüro", ("meldebescheinigung", "hundeanmeldung")),
+    )),
 )
 
 
@@ -461,8 +220,9 @@ MUSTERSTADT_CASES = [
     DemoCase("bewohnerparkausweis", 8, person(
         "Sabine Wolf", "Kirchgasse 9", "s.wolf@example.de", zone="a", kennzeichen="MS-SW 482",
         fahrzeugart="pkw"),
-        (RECEIVED, ("needs_info", "Bitte senden Sie uns eine Kopie des Fahrzeugscheins (Vorder- und "
-                                  "Rückseite) per E-Mail an buergerbuero@musterstadt.example."))),
+        (RECEIVED, ("needs_info", "Die Rückseite des Fahrzeugscheins ist auf dem Foto nicht lesbar. Bitte "
+                                  "senden Sie uns ein schärferes Foto per E-Mail an "
+                                  "buergerbuero@musterstadt.example."))),
     DemoCase("bewohnerparkausweis", 30, person(
         "Mehmet Kaya", "Bahnhofstraße 31", "m.kaya@example.net", zone="b", kennzeichen="MS-K 77E",
         fahrzeugart="pkw", gueltig_ab=Day(3)),
@@ -513,7 +273,7 @@ BEISPIELDORF_CASES = [
         loc(48.66899, 9.33721, "Feldweg zum Aussiedlerhof"), "Der Weg zu unserem Hof wurde nicht geräumt.",
         "g.schmid@example.de", problem="nicht_geraeumt"),
         (REVIEW, ("rejected", "Der Feldweg gehört nicht zum Räumplan der Gemeinde. Private Zufahrten "
-                              "müssen die Eigentümer selbst räumen."))),
+                              "sind von den Eigentümerinnen und Eigentümern selbst zu räumen."))),
     DemoCase("spielplatz-schaden", 4, report(
         loc(48.66155, 9.34822, "Spielplatz Lindenplatz"), "Die Kette der Schaukel ist eingerissen.",
         "h.vogel@example.org", geraete=["schaukel"]),
@@ -578,13 +338,16 @@ async def load_demo(settings: Settings) -> bool:
                     languages=["de", "en"],
                     hosts=spec.hosts,
                     texts=spec.texts,
+                    state=spec.state,
                 )
+                tenant.contact = spec.contact
                 contexts.append(to_context(tenant))
         storage = LocalStorage(settings.uploads_dir)
         for spec, ctx in zip(TENANTS, contexts, strict=True):
             async with tenant_session(db, ctx.id) as session:
                 services = await _create_services(CatalogueService(session, ctx), spec.services)
                 staff = await _create_staff(AccountService(session, ctx), spec)
+                await _create_departments(DepartmentService(session, ctx), services, staff, spec)
                 await _create_cases(CaseService(session, ctx, storage), services, staff, CASES[spec.slug])
         return True
     except BaseException:
@@ -597,13 +360,11 @@ async def load_demo(settings: Settings) -> bool:
         await db.get_engine().dispose()
 
 
-async def _create_services(catalogue: CatalogueService, specs: list[dict[str, Any]]) -> dict[str, Service]:
+async def _create_services(catalogue: CatalogueService, adoptions: list[Adopt]) -> dict[str, Service]:
     services: dict[str, Service] = {}
-    for position, spec in enumerate(specs):
-        texts = {k: v for k, v in spec.items() if k not in ("slug", "form")}
-        services[spec["slug"]] = await catalogue.create_service(
-            slug=spec["slug"], form=spec["form"], position=position * 10, **texts
-        )
+    for position, spec in enumerate(adoptions):
+        service = await catalogue.adopt(template(spec.template), position=position * 10, **dict(spec.local))
+        services[service.slug] = service
     return services
 
 
@@ -611,8 +372,22 @@ async def _create_staff(accounts: AccountService, spec: TenantSpec) -> dict[str,
     staff: dict[str, Actor] = {}
     for role, display_name in spec.staff:
         user = await accounts.add_staff(f"{role}@{spec.slug}.example", DEMO_PASSWORD, display_name, role)
+        user.totp_secret, user.totp_enabled_at = DEMO_TOTP_SECRET, dt.datetime.now(dt.UTC)
         staff[role] = Actor("staff", user.id, user.display_name)
     return staff
+
+
+async def _create_departments(
+    departments: DepartmentService, services: dict[str, Service], staff: dict[str, Actor], spec: TenantSpec
+) -> None:
+    """Route the services to the town's departments (instead of the templates' many) and put the clerk in the first."""
+    for position, (name, slugs) in enumerate(spec.departments):
+        department = await departments.named(name)
+        members = [staff["clerk"].user_id] if position == 0 and "clerk" in staff else []
+        await departments.save(department, name, [m for m in members if m], [services[s].id for s in slugs])
+    for summary in await departments.summaries():
+        if not summary.services and not summary.members:
+            await departments.delete(summary.department)
 
 
 async def _create_cases(
@@ -672,4 +447,8 @@ async def _backdate(session: AsyncSession, case: Case, times: list[dt.datetime])
         await session.execute(
             update(CaseEvent).where(CaseEvent.id == event_id).values(created_at=when, updated_at=when)
         )
-    await session.execute(update(Case).where(Case.id == case.id).values(created_at=times[0], updated_at=times[-1]))
+    await session.execute(
+        update(Case)
+        .where(Case.id == case.id)
+        .values(created_at=times[0], updated_at=times[-1], last_activity_at=times[-1])
+    )

@@ -38,7 +38,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("RATHAUS_SECRET_KEY", "(none)", "Secret for CSRF tokens; required and not the default in production."),
     Setting("RATHAUS_HOST", "127.0.0.1", "Address `rathaus serve` listens on."),
-    Setting("RATHAUS_PORT", "8000", "Port `rathaus serve` listens on."),
+    Setting("RATHAUS_PORT", "8000", "Port `rathaus serve` listens on (`--port` overrides it)."),
+    Setting(
+        "RATHAUS_PUBLIC_PORT",
+        "(served port; none in production)",
+        "Port in links that leave the app (e-mails, push notifications). Unset, links carry the port the app "
+        "is served on, except in production, where a proxy is assumed on 443; set it when the public port "
+        "differs (e.g. `8443`). The scheme's default port (80, or 443 with https) is never shown.",
+    ),
     Setting("RATHAUS_WORKERS", "1", "Number of web server processes for `rathaus serve`."),
     Setting(
         "RATHAUS_HTTPS",
@@ -54,6 +61,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATHAUS_MAX_FILES", "5", "Most photos one form step takes at full size; bounds a request's size."),
     Setting("RATHAUS_LOG_LEVEL", "INFO", "Python log level."),
     Setting(
+        "RATHAUS_STAFF_SECOND_FACTOR",
+        "required in production",
+        "`required`: staff set up a second factor (an authenticator app) at their first login; `optional`: they may.",
+    ),
+    Setting(
+        "RATHAUS_THEMES_DIR",
+        "pwa/templates/themes",
+        "Folder of themes: one subfolder per theme with partial templates (`_*.html`) that replace the shipped ones.",
+    ),
+    Setting(
         "RATHAUS_WORKER",
         "true",
         "`true` runs the delivery worker inside `rathaus serve`; `false` leaves it to `rathaus worker` processes.",
@@ -62,7 +79,8 @@ SETTINGS: tuple[Setting, ...] = (
         "RATHAUS_PUSH_ENDPOINT_ALLOWLIST",
         "(push services)",
         "Comma-separated push service hosts (`host`, `*.domain`, `host:port`) replacing the default list of "
-        "Google, Mozilla, Apple and Microsoft; plain `http` only for loopback hosts.",
+        "Google, Mozilla, Apple and Microsoft; endpoints use https on port 443, only loopback hosts may use "
+        "plain `http` and other ports.",
     ),
     Setting(
         "RATHAUS_VAPID_SUBJECT",
@@ -112,6 +130,7 @@ class Settings:
     secret_key: str = DEFAULT_SECRET_KEY
     host: str = "127.0.0.1"
     port: int = 8000
+    public_port: int | None = None
     workers: int = 1
     https: bool = False
     redis_url: str | None = None
@@ -130,10 +149,25 @@ class Settings:
     templates_dir: Path = PROJECT_ROOT / "pwa" / "templates"
     static_dir: Path = PROJECT_ROOT / "pwa" / "static"
     locales_dir: Path = PROJECT_ROOT / "locales"
+    # A live-update stream (GET /staff/events) ends after this long and the browser opens a new one: the
+    # login is checked again, and no connection lives forever behind a load balancer.
+    live_stream_seconds: float = 300.0
+    # The standard catalogue's template files (tests point it at a copy they change).
+    catalogue_dir: Path = PROJECT_ROOT / "backend" / "catalogue" / "standard"
+    # Operators' themes: one folder per theme with partial templates (files named _*.html) that replace
+    # the shipped ones for the municipalities given that theme (rathaus tenant theme <slug> <name>).
+    themes_dir: Path | None = PROJECT_ROOT / "pwa" / "templates" / "themes"
+    # "required": staff must use a second factor (enrolled at their first login); "optional": they may.
+    # Empty: required in production, optional in development.
+    staff_second_factor: str = ""
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def second_factor_required(self) -> bool:
+        return self.staff_second_factor == "required" or (not self.staff_second_factor and self.is_production)
 
     @property
     def uploads_dir(self) -> Path:
@@ -163,6 +197,7 @@ class Settings:
                 secret_key=_env("RATHAUS_SECRET_KEY", env) or DEFAULT_SECRET_KEY,
                 host=_env("RATHAUS_HOST", env) or "127.0.0.1",
                 port=int(_env("RATHAUS_PORT", env) or 8000),
+                public_port=int(public_port) if (public_port := _env("RATHAUS_PUBLIC_PORT", env)) else None,
                 workers=int(_env("RATHAUS_WORKERS", env) or 1),
                 https=https,
                 redis_url=_env("RATHAUS_REDIS_URL", env),
@@ -178,6 +213,8 @@ class Settings:
                 smtp_password=_env("RATHAUS_SMTP_PASSWORD", env),
                 smtp_security=(_env("RATHAUS_SMTP_SECURITY", env) or "starttls").lower(),
                 smtp_from=_env("RATHAUS_SMTP_FROM", env) or "",
+                staff_second_factor=(_env("RATHAUS_STAFF_SECOND_FACTOR", env) or "").lower(),
+                themes_dir=Path(themes) if (themes := _env("RATHAUS_THEMES_DIR", env)) else cls.themes_dir,
             )
         except ValueError as exc:
             raise SettingsError(f"invalid number in settings: {exc}") from exc
@@ -191,6 +228,8 @@ class Settings:
         settings = self
         if not settings.database_url:
             settings = replace(settings, database_url=f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'rathaus.db'}")
+        if settings.staff_second_factor not in ("", "required", "optional"):
+            raise SettingsError("RATHAUS_STAFF_SECOND_FACTOR must be required or optional")
         if settings.smtp_security not in ("starttls", "tls", "none"):
             raise SettingsError("RATHAUS_SMTP_SECURITY must be starttls, tls or none")
         if not settings.vapid_subject:
@@ -205,11 +244,11 @@ class Settings:
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
 
-    def public_url(self, slug: str) -> str:
-        """The address of a municipality's site, for links that leave the app (e-mails)."""
-        scheme = "https" if self.https else "http"
-        port = "" if self.port in (80, 443) or self.is_production else f":{self.port}"
-        return f"{scheme}://{slug}.{self.base_domain}{port}"
+    @property
+    def link_port(self) -> int | None:
+        """The port links in e-mails and notifications carry; None for the scheme's default."""
+        port = self.public_port if self.public_port is not None else (None if self.is_production else self.port)
+        return None if port == (443 if self.https else 80) else port
 
     def check_production(self) -> None:
         """Refuse to run in production with settings that would make it unsafe."""
@@ -221,3 +260,12 @@ class Settings:
                 "random value of at least 32 characters, e.g. `python3 -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))'`."
             )
+
+
+def serve_on_port(port: int) -> None:
+    """Make the port given on the command line the served port of every server process.
+
+    `rathaus serve` starts its processes through an import string, and each builds its settings from
+    the environment again, so the port is handed over there (and so reaches the links they build).
+    """
+    os.environ["RATHAUS_PORT"] = str(port)

@@ -127,7 +127,8 @@ async function cacheFirst(event) {
   }
 }
 
-/* Push: {"title", "body", "url": "/r/<token>", "tag": "case-<id>"} from the server. */
+/* Push: {"title", "body", "url", "tag": "case-<id>"} from the server; "url" is the case page at the
+   municipality's public address (https://<host>/r/<token>), or a path of this site. */
 self.addEventListener("push", (event) => {
   let data = {};
   try {
@@ -135,7 +136,7 @@ self.addEventListener("push", (event) => {
   } catch (error) {
     data = { body: event.data ? event.data.text() : "" };
   }
-  const url = typeof data.url === "string" && /^\/(?!\/)/.test(data.url) ? data.url : "/";
+  const url = typeof data.url === "string" && /^(\/(?!\/)|https?:\/\/)/.test(data.url) ? data.url : "/";
   event.waitUntil(self.registration.showNotification(data.title || self.location.hostname, {
     body: data.body || "",
     tag: data.tag || undefined,
@@ -148,8 +149,12 @@ self.addEventListener("push", (event) => {
 
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
-  let target = new URL((event.notification.data && event.notification.data.url) || "/", self.location.origin);
-  if (target.origin !== self.location.origin) target = new URL("/", self.location.origin);
+  const target = new URL((event.notification.data && event.notification.data.url) || "/", self.location.origin);
+  // The public address may be another host of the same municipality (its custom domain): open it there.
+  if (target.origin !== self.location.origin) {
+    event.waitUntil(self.clients.openWindow(target.href));
+    return;
+  }
   event.waitUntil((async () => {
     const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
     // The request's own page first (loaded again: it is what changed), then any other of this site.

@@ -41,6 +41,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         # Tests drive delivery themselves (tests/integration/notifications); no background worker races them.
         run_worker=False,
         push_endpoint_allowlist=("127.0.0.1",),
+        # Live-update streams end soon, so that a test client reading one to its end is not held up.
+        live_stream_seconds=0.2,
     ).with_defaults()
     upgrade(settings.database_url)
     yield settings
@@ -83,10 +85,11 @@ def person(settings: Settings) -> Person:
     return make
 
 
-CSRF_RE = re.compile(r'name="_csrf_token" value="([^"]+)"')
+# A form's hidden field, or the page's meta tag (pages whose scripts send the token, like the tracking page).
+CSRF_RE = re.compile(r'name="_csrf_token" value="([^"]+)"|<meta name="csrf-token" content="([^"]+)"')
 
 
 def csrf_token(html: str) -> str:
     match = CSRF_RE.search(html)
     assert match, "page has no CSRF token"
-    return match.group(1)
+    return match.group(1) or match.group(2)

@@ -10,6 +10,7 @@ from typing import Any
 
 from PIL import Image
 
+from backend.accounts.departments import DepartmentService
 from backend.accounts.services import AccountService
 from backend.catalogue.services import CatalogueService
 from backend.core.db import alchemy_config, tenant_session, unscoped_session
@@ -63,6 +64,10 @@ class TenantFixture:
         return f"{self.slug}.localhost"
 
 
+# The department the factory's service is routed to, and the clerk works in (clerks see their departments' cases).
+DEPARTMENT = "Straßenbetrieb"
+
+
 async def make_tenant(
     settings: Settings, *, name: str | None = None, form: dict[str, Any] | None = None
 ) -> TenantFixture:
@@ -73,7 +78,7 @@ async def make_tenant(
             tenant = await TenantService(session).create(slug=slug, name=name or f"Gemeinde {slug}")
             ctx = to_context(tenant)
         async with tenant_session(db, ctx.id) as session:
-            await CatalogueService(session, ctx).create_service(
+            service = await CatalogueService(session, ctx).create_service(
                 slug="street-light",
                 category={"de": "Straßen", "en": "Streets"},
                 name={"de": "Straßenlaterne defekt", "en": "Broken street light"},
@@ -82,8 +87,10 @@ async def make_tenant(
                 form=form or REPORT_FORM,
             )
             accounts = AccountService(session, ctx)
-            await accounts.add_staff(f"clerk@{slug}.example", PASSWORD, "Clara Clerk", "clerk")
+            clerk = await accounts.add_staff(f"clerk@{slug}.example", PASSWORD, "Clara Clerk", "clerk")
             await accounts.add_staff(f"admin@{slug}.example", PASSWORD, "Anna Admin", "admin")
+            departments = DepartmentService(session, ctx)
+            await departments.save(await departments.create(DEPARTMENT), DEPARTMENT, [clerk.id], [service.id])
     finally:
         await db.get_engine().dispose()
     return TenantFixture(

@@ -1,15 +1,20 @@
-"""Staff users and their role in each municipality."""
+"""Staff users, their role in each municipality, and the municipality's departments."""
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
+from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.db import Base, TenantOwned
 
-ROLES = ("clerk", "admin")
+# clerk: the cases of their departments; supervisor: every case; admin: every case and the administration.
+ROLES = ("clerk", "supervisor", "admin")
+# Roles that see every case of the municipality, whatever their departments.
+SEES_ALL_CASES = frozenset({"supervisor", "admin"})
 
 
 class User(Base):
@@ -21,6 +26,35 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     display_name: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
+    # The second factor (backend/accounts/second_factor.py): a TOTP secret (base32), set once confirmed with a
+    # code, and the last time step used, so that a code is accepted once only.
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_enabled_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(nullable=True)
+
+
+class StaffSession(TenantOwned, Base):
+    """A staff login in one browser: listed to its person, ended from anywhere (backend/accounts/staff_sessions.py).
+
+    The session's data lives in the session store; this row names it by the hash of its id.
+    """
+
+    __tablename__ = "staff_session"
+
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    last_seen_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for the authenticator app once; only its hash is kept."""
+
+    __tablename__ = "recovery_code"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
 
 
 class Membership(TenantOwned, Base):
@@ -29,3 +63,23 @@ class Membership(TenantOwned, Base):
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(20))
+    # Deactivated by the municipality's admin: no login here, and running sessions end at their next request.
+    # Per municipality: the same person may still work for another one.
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Department(TenantOwned, Base):
+    """A part of the town hall that handles the cases of the services routed to it."""
+
+    __tablename__ = "department"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_department_name"),)
+
+    name: Mapped[str] = mapped_column(String(120))
+
+
+class DepartmentMember(TenantOwned, Base):
+    __tablename__ = "department_member"
+    __table_args__ = (UniqueConstraint("department_id", "user_id", name="uq_department_member"),)
+
+    department_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("department.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)

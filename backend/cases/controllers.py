@@ -6,15 +6,20 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State, UploadFile
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.cases import workflow
-from backend.cases.models import Attachment
+from backend.cases.drafts import DraftService
+from backend.cases.duplicates import DuplicateService
+from backend.cases.feedback import feedback_state
+from backend.cases.intake import StepFiles, take_files
+from backend.cases.models import Attachment, Case
 from backend.cases.services import CITIZEN, CaseService, new_idempotency_key, valid_idempotency_key
+from backend.cases.singleflight import submissions_of
 from backend.catalogue.forms import FormResult, raw_values, validate
 from backend.catalogue.models import FormVersion, Service
 from backend.catalogue.schemas import FormDefinition
@@ -22,6 +27,7 @@ from backend.catalogue.services import CatalogueService
 from backend.core import i18n
 from backend.core.db import scope_session
 from backend.core.errors import NotFound
+from backend.core.limits import UPLOAD_BODY_LIMIT
 from backend.core.storage import Storage
 from backend.core.tenancy import tenant_of
 
@@ -57,7 +63,8 @@ class FormState:
         self.definition = definition
         self.key = key
         self.result = result
-        self.files = files
+        # Files sent for a field that is not asked (its condition does not hold) are not kept.
+        self.files = {name: items for name, items in files.items() if name not in result.hidden}
 
     def context(self, **extra: Any) -> dict[str, Any]:
         return {
@@ -81,28 +88,67 @@ class CitizenCaseController(Controller):
     }
 
     @get("/s/{slug:str}/form")
-    async def form(self, slug: FromPath[str], catalogue: NamedDependency[CatalogueService]) -> Template:
+    async def form(
+        self,
+        slug: FromPath[str],
+        catalogue: NamedDependency[CatalogueService],
+        cases: NamedDependency[CaseService],
+        draft: FromQuery[str] = "",
+    ) -> Template:
+        """The empty form, or (``?draft=<key>``) the answers and files kept on the server, to change them."""
+        if valid_idempotency_key(draft):
+            sent = await cases.find_by_idempotency_key(draft)
+            if sent is not None:
+                return _sent_page(sent, slug)
+            state = await self._from_draft(slug, draft, catalogue, cases)
+            if state is not None:
+                return Template("form.html", context=state.context(), headers=NO_STORE)
         service, version, definition = await catalogue.form_for(slug)
         # The key is left empty for the device to make; without JavaScript the server makes it on the next step.
         state = FormState(service, version, definition, "", FormResult(), {})
         return Template("form.html", context=state.context())
 
-    @post("/s/{slug:str}/form", status_code=200)
+    @post("/s/{slug:str}/form", status_code=200, opt=UPLOAD_BODY_LIMIT)
     async def form_step(
         self,
         slug: FromPath[str],
         request: Request[Any, Any, State],
         catalogue: NamedDependency[CatalogueService],
         cases: NamedDependency[CaseService],
-    ) -> Template:
-        """Check the answers; show the form again with every problem, or the review page."""
-        state = await self._read(slug, request, catalogue, cases, accept_uploads=True)
+    ) -> Template | Redirect:
+        """Check the answers: the form again with every problem, or the draft kept and on to its review page."""
+        state, step = await self._read(slug, request, catalogue, cases, accept_uploads=True)
         data = await request.form()
+        if step.rate_limited:
+            return Template("form.html", context=state.context(), status_code=429, headers={"Retry-After": "3600"})
         if data.get("action") == "edit" or not state.result.ok:
             return Template("form.html", context=state.context())
-        return Template("review.html", context=state.context())
+        await DraftService(cases.session, cases.tenant).save(
+            state.service.id, state.version.id, state.key, state.result.values, state.files
+        )
+        # Its own address: reload, back and a language switch show the review again, photos included.
+        return Redirect(path=f"/s/{slug}/review/{state.key}", status_code=303)
 
-    @post("/s/{slug:str}/submit", status_code=200)
+    @get("/s/{slug:str}/review/{key:str}")
+    async def review(
+        self,
+        slug: FromPath[str],
+        key: FromPath[str],
+        catalogue: NamedDependency[CatalogueService],
+        cases: NamedDependency[CaseService],
+    ) -> Template | Redirect:
+        if not valid_idempotency_key(key):
+            raise NotFound()
+        sent = await cases.find_by_idempotency_key(key)
+        if sent is not None:  # back after sending: say so, with the way to the request
+            return _sent_page(sent, slug)
+        state = await self._from_draft(slug, key, catalogue, cases)
+        if state is None:  # expired or never made: start again
+            return Redirect(path=f"/s/{slug}/form", status_code=303)
+        template = "review.html" if state.result.ok else "form.html"  # e.g. a kept file has expired meanwhile
+        return Template(template, context=state.context(), headers=NO_STORE)
+
+    @post("/s/{slug:str}/submit", status_code=200, opt=UPLOAD_BODY_LIMIT)
     async def submit(
         self,
         slug: FromPath[str],
@@ -110,8 +156,38 @@ class CitizenCaseController(Controller):
         catalogue: NamedDependency[CatalogueService],
         cases: NamedDependency[CaseService],
     ) -> Template | Redirect:
-        await cases.begin_submission()
-        state = await self._read(slug, request, catalogue, cases, accept_uploads=False)
+        data = await request.form()
+        key = data.get("idempotency_key")
+        if not (isinstance(key, str) and valid_idempotency_key(key)):
+            return await self._submit(slug, request, catalogue, cases)
+        # Duplicates of one submission take turns and reuse the first answer (see cases.singleflight).
+        async with submissions_of(request.app).turn((cases.tenant.id, key)) as flight:
+            if flight.outcome is None:
+                await cases.begin_submission()
+                existing = await cases.find_by_idempotency_key(key)  # a retry: one cheap lookup, no work
+                if existing is not None:
+                    # Queues the receipt should the first attempt have ended between case and receipt.
+                    await cases.announce_submitted(existing)
+                    flight.outcome = f"/r/{existing.tracking_token}?new=1"
+                else:
+                    answer = await self._submit(slug, request, catalogue, cases, began=True)
+                    if isinstance(answer, Redirect):
+                        flight.outcome = answer.url
+                    return answer
+            return Redirect(path=flight.outcome, status_code=303)
+
+    async def _submit(
+        self,
+        slug: str,
+        request: Request[Any, Any, State],
+        catalogue: CatalogueService,
+        cases: CaseService,
+        *,
+        began: bool = False,
+    ) -> Template | Redirect:
+        if not began:
+            await cases.begin_submission()
+        state, _step = await self._read(slug, request, catalogue, cases, accept_uploads=False)
         if not state.result.ok:
             # A retry after a lost answer can fail here (its files now belong to the case): the key says so.
             existing = await cases.find_by_idempotency_key(state.key)
@@ -132,58 +208,53 @@ class CitizenCaseController(Controller):
         cases: CaseService,
         *,
         accept_uploads: bool,
-    ) -> FormState:
+    ) -> tuple[FormState, StepFiles]:
         data = await request.form()
         service, version, definition = await catalogue.form_for(slug, _uuid_or_none(data.get("form_version")))
         key = data.get("idempotency_key")
         if not (isinstance(key, str) and valid_idempotency_key(key)):
             key = new_idempotency_key()
-        settings = request.app.state.settings
-        files: dict[str, list[Attachment]] = {}
-        upload_errors: dict[str, str] = {}
-        for f in definition.fields:
-            if f.type != "file":
-                continue
-            kept = await cases.draft_attachments(key, [str(v) for v in data.getall(f"{f.name}__keep", [])])
-            new_ids: list[str] = []
-            if accept_uploads:
-                uploads = [u for u in data.getall(f.name, []) if isinstance(u, UploadFile) and u.filename]
-                blobs = [(u.filename, await u.read()) for u in uploads]
-                new_ids, errors = await cases.store_uploads(key, f.name, blobs, f.accept, settings.max_upload_bytes)
-                if errors:
-                    upload_errors[f.name] = " ".join(errors)
-            kept += await cases.draft_attachments(key, new_ids)
-            files[f.name] = kept
+        step = await take_files(request, cases, service, definition, key, data, accept_uploads=accept_uploads)
         values = raw_values(definition, data)
-        result = validate(definition, values, {name: [str(a.id) for a in items] for name, items in files.items()})
-        for name, message in upload_errors.items():
+        result = validate(definition, values, {name: [str(a.id) for a in items] for name, items in step.files.items()})
+        for name, message in step.errors.items():
             result.errors[name] = message + (" " + result.errors[name] if name in result.errors else "")
+        return FormState(service, version, definition, key, result, step.files), step
+
+    async def _from_draft(
+        self, slug: str, key: str, catalogue: CatalogueService, cases: CaseService
+    ) -> FormState | None:
+        service, _version, _definition = await catalogue.form_for(slug)
+        draft = await DraftService(cases.session, cases.tenant).load(service.id, key)
+        if draft is None:
+            return None
+        service, version, definition = await catalogue.form_for(slug, draft.form_version_id)
+        stored = draft.files or {}
+        files = {
+            f.name: await cases.draft_attachments(key, [str(i) for i in stored.get(f.name, [])])
+            for f in definition.fields
+            if f.type == "file"
+        }
+        values = dict(draft.inputs or {})
+        result = validate(definition, values, {name: [str(a.id) for a in items] for name, items in files.items()})
         return FormState(service, version, definition, key, result, files)
 
     @get("/s/{slug:str}/drafts/{key:str}/files/{file_id:uuid}")
     async def draft_file(
         self,
+        slug: FromPath[str],
         key: FromPath[str],
         file_id: FromPath[uuid.UUID],
         cases: NamedDependency[CaseService],
     ) -> File:
-        attachment = await cases.attachment(file_id, draft_key=key)
+        attachment = await cases.attachment(file_id, draft_key=key, service_slug=slug)
         return _file_response(attachment, cases.storage)
 
     @get("/r/{token:str}")
     async def track(
         self, token: FromPath[str], cases: NamedDependency[CaseService], new: FromQuery[bool] = False
     ) -> Template:
-        view = await cases.by_token(token)
-        return Template(
-            "tracking.html",
-            context={
-                "view": view,
-                "new": new,
-                "can_withdraw": "withdrawn" in workflow.next_statuses(view.case.status, "citizen"),
-            },
-            headers={"Cache-Control": "no-cache, private"},
-        )
+        return await tracking_page(cases, token, new=new)
 
     @get("/r/{token:str}/files/{file_id:uuid}")
     async def case_file(
@@ -196,6 +267,14 @@ class CitizenCaseController(Controller):
         attachment = await cases.attachment(file_id, case_id=case_id)
         return _file_response(attachment, cases.storage)
 
+    @get("/r/{token:str}/withdraw")
+    async def confirm_withdraw(self, token: FromPath[str], cases: NamedDependency[CaseService]) -> Template | Redirect:
+        """Withdrawing is final: the tracking page links here, and only this page's form withdraws."""
+        view = await cases.by_token(token)
+        if "withdrawn" not in view.flow.next_statuses(view.case.status, "citizen"):
+            return Redirect(path=f"/r/{token}", status_code=303)
+        return Template("withdraw.html", context={"view": view}, headers={"Cache-Control": "no-cache, private"})
+
     @post("/r/{token:str}/withdraw")
     async def withdraw(
         self, token: FromPath[str], cases: NamedDependency[CaseService], request: Request[Any, Any, State]
@@ -204,6 +283,38 @@ class CitizenCaseController(Controller):
         case_id = await cases.case_id_for_token(token)
         await cases.change_status(case_id, "withdrawn", CITIZEN, str(data.get("reason") or "")[:2000])
         return Redirect(path=f"/r/{token}", status_code=303)
+
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+async def tracking_page(cases: CaseService, token: str, *, status_code: int = 200, **extra: Any) -> Template:
+    """The citizen's page of a case; ``extra`` carries a form's state back (errors, the text as typed)."""
+    view = await cases.by_token(token)
+    is_open = view.case.status in workflow.OPEN_STATUSES
+    # A duplicate's citizen follows the main case: its reference and current public status.
+    merged = await DuplicateService(cases).main_status(view.case)
+    return Template(
+        "tracking.html",
+        context={
+            "view": view,
+            "merged": merged,
+            "new": False,
+            "can_withdraw": "withdrawn" in view.flow.next_statuses(view.case.status, "citizen"),
+            # A closed case changes no more: nothing to be notified about, nothing to answer.
+            "is_open": is_open,
+            "can_reply": is_open,
+            "reply": {"errors": {}, "text": ""},
+            "feedback": await feedback_state(cases, view),
+            **extra,
+        },
+        status_code=status_code,
+        headers={"Cache-Control": "no-cache, private"},
+    )
+
+
+def _sent_page(case: Case, slug: str) -> Template:
+    return Template("sent.html", context={"case": case, "service_slug": slug}, headers=NO_STORE)
 
 
 def _uuid_or_none(value: Any) -> uuid.UUID | None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from backend.core.events import Event
 
@@ -22,3 +23,21 @@ class CaseUpdated(Event):
     kind: str  # "status_changed" | "public_message"
     status: str
     message: str = ""
+    emails_off: bool = False  # the citizen switched e-mails off for this case (push is unaffected)
+    # The service's own wording of the status per language ({"de": ..., "en": ...}); empty: the shared wording.
+    status_labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CaseSubmitted(Event):
+    """A new case was saved (also raised again for a retried submission: listeners must be idempotent)."""
+
+    tenant_id: uuid.UUID
+    tenant_name: str
+    case_id: uuid.UUID
+    reference: str
+    tracking_token: str
+    language: str
+    contact_email: str | None
+    service_name: dict[str, str]
+    created_at: datetime.datetime

@@ -11,8 +11,8 @@ from typing import Any
 from backend.catalogue.schemas import DEFAULT_MAX_LENGTH, Field, FormDefinition
 from backend.core.i18n import fmt_number, translate_text
 from backend.core.i18n import gettext as _
+from backend.core.text import clean_text, email_address
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^\+?[0-9 ()/.\-]{5,40}$")
 LOCATION_PARTS = ("lat", "lon", "address", "description")
 
@@ -24,6 +24,8 @@ class FormResult:
     answers: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
+    # Fields whose condition does not hold: not asked, their input dropped.
+    hidden: set[str] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:
@@ -35,7 +37,7 @@ def raw_values(definition: FormDefinition, form: Any) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for f in definition.fields:
         if f.type == "multichoice":
-            values[f.name] = [v for v in form.getall(f.name, []) if isinstance(v, str)]
+            values[f.name] = [clean_text(v) for v in form.getall(f.name, []) if isinstance(v, str)]
         elif f.type == "location":
             values[f.name] = {part: _str(form.get(f"{f.name}__{part}")) for part in LOCATION_PARTS}
         elif f.type == "file":
@@ -46,13 +48,50 @@ def raw_values(definition: FormDefinition, form: Any) -> dict[str, Any]:
 
 
 def _str(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
+    """Every answer passes the one text cleaning (no NUL or other control characters, NFC)."""
+    return clean_text(value) if isinstance(value, str) else ""
+
+
+def condition_holds(f: Field, answers: dict[str, Any], hidden: set[str]) -> bool:
+    """The one evaluator of conditional fields: does ``f`` show, given the (clean) answers of earlier fields?
+
+    A field whose source field is itself hidden is hidden too. The browser (conditions.js) follows the same rule.
+    """
+    condition = f.show_if
+    if condition is None:
+        return True
+    if condition.field in hidden:
+        return False
+    answer = answers.get(condition.field)
+    if isinstance(answer, bool):
+        answer = "yes" if answer else "no"
+    elif answer is None:
+        answer = ""
+    chosen = set(answer) if isinstance(answer, list) else {answer}
+    return bool(chosen & set(condition.values))
+
+
+def hidden_fields(definition: FormDefinition, answers: dict[str, Any]) -> set[str]:
+    """The fields of a form not shown for these answers (for pages showing stored answers)."""
+    hidden: set[str] = set()
+    for f in definition.fields:
+        if not condition_holds(f, answers, hidden):
+            hidden.add(f.name)
+    return hidden
 
 
 def validate(definition: FormDefinition, values: dict[str, Any], files: dict[str, list[str]]) -> FormResult:
-    """Check every field; ``files`` maps file fields to the ids of the attachments the citizen kept."""
-    result = FormResult(values=values)
+    """Check every field; ``files`` maps file fields to the ids of the attachments the citizen kept.
+
+    A field whose condition does not hold is skipped: not required, and what was sent for it is dropped from
+    both the answers and the values kept for the next step.
+    """
+    result = FormResult(values=dict(values))
     for f in definition.fields:
+        if not condition_holds(f, result.answers, result.hidden):
+            result.hidden.add(f.name)
+            result.values.pop(f.name, None)
+            continue
         if f.type == "file":
             ids = files.get(f.name, [])
             if f.required and not ids:
@@ -107,8 +146,11 @@ def _check_text(f: Field, text: str) -> tuple[Any, str | None]:
         return None, _("Please use at most %(n)s characters (you entered %(m)s).", n=max_length, m=len(text))
     if f.min_length and len(text) < f.min_length:
         return None, _("Please enter at least %(n)s characters.", n=f.min_length)
-    if f.type == "email" and not EMAIL_RE.match(text):
-        return None, _("Please enter an e-mail address like name@example.org.")
+    if f.type == "email":
+        try:
+            text = email_address(text)
+        except ValueError:
+            return None, _("Please enter an e-mail address like name@example.org.")
     if f.type == "phone" and not PHONE_RE.match(text):
         return None, _("Please enter a phone number using digits, spaces and an optional leading +.")
     if f.pattern and not re.fullmatch(f.pattern, text):
@@ -124,6 +166,8 @@ def _check_number(f: Field, text: str) -> tuple[Any, str | None]:
         return None, _("Please enter a number.")
     if not math.isfinite(number):
         return None, _("Please enter a number.")
+    if f.integer and not number.is_integer():
+        return None, _("Please enter a whole number.")
     if f.min is not None and number < f.min:
         return None, _("Please enter a number of at least %(n)s.", n=fmt_number(f.min))
     if f.max is not None and number > f.max:

@@ -32,6 +32,29 @@ class Service(TenantOwned, Base):
     active: Mapped[bool] = mapped_column(default=True)
     # The form version new submissions use (form_version points back at its service).
     current_form_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    # The department its cases are routed to (see accounts.models.Department).
+    department_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("department.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    # The department's name as the standard catalogue gave it; kept for reference, department_id routes.
+    department: Mapped[str] = mapped_column(String(120), default="")
+    # Adopted from the standard catalogue: the template and the version of its content taken over, so that
+    # a newer template can be offered as an update. Empty for a municipality's own services.
+    template_slug: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    template_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The template's content as adopted (or last accepted): what "what changed" compares the template with.
+    template_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JsonB, nullable=True)
+    # A template version the admin chose not to take over: not offered again until the template changes.
+    template_dismissed_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    leika_key: Mapped[str] = mapped_column(String(14), default="")
+    # Working days a request may take (the deadline clerks see); None: no deadline.
+    processing_days: Mapped[int | None] = mapped_column(nullable=True)
+    # The form as the admin is building it (a form definition, not yet checked); published, it becomes a new
+    # FormVersion. None: no changes since the last publication.
+    draft_form: Mapped[dict[str, Any] | None] = mapped_column(JsonB, nullable=True)
+    # Who may move its cases from which status to which, which statuses need a message, and its own wording of
+    # statuses for citizens (see backend/cases/workflow.py). None: the default workflow with the shared wording.
+    workflow: Mapped[dict[str, Any] | None] = mapped_column(JsonB, nullable=True)
 
 
 class FormVersion(TenantOwned, Base):

@@ -31,6 +31,27 @@ class Option(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     label: I18n
 
 
+class Condition(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Show a field only when an earlier choice, multiple choice or consent field has one of these values.
+
+    A consent field counts as "yes" when ticked and "no" when not.
+    """
+
+    field: Name
+    equals: (
+        Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+        | list[Annotated[str, msgspec.Meta(min_length=1, max_length=80)]]
+    )
+
+    @property
+    def values(self) -> list[str]:
+        return [self.equals] if isinstance(self.equals, str) else list(self.equals)
+
+
+CONDITION_SOURCES = ("choice", "multichoice", "consent")
+CONSENT_VALUES = ("yes", "no")
+
+
 class Field(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     name: Name
     type: FieldType
@@ -41,6 +62,8 @@ class Field(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaul
     max_length: Annotated[int, msgspec.Meta(ge=1, le=10000)] | None = None
     min: float | None = None
     max: float | None = None
+    # A number field that takes whole numbers only (a count, an age): phones then offer the digit keypad.
+    integer: bool = False
     pattern: str | None = None
     options: list[Option] = []
     max_files: Annotated[int, msgspec.Meta(ge=1, le=20)] = 5
@@ -48,6 +71,8 @@ class Field(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaul
     accept: Literal["image", "document"] = "image"
     # An e-mail field marked as contact: the case's contact address for notifications.
     contact: bool = False
+    # Asked only when the condition holds; otherwise not required, and an answer to it is dropped.
+    show_if: Condition | None = None
 
 
 class FormDefinition(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -87,11 +112,31 @@ def parse_definition(raw: Any) -> FormDefinition:
                 raise FormDefinitionError(f"field {f.name!r}: invalid pattern: {exc}") from exc
         if f.min is not None and f.max is not None and f.min > f.max:
             raise FormDefinitionError(f"field {f.name!r}: min is larger than max")
+        if f.integer and f.type != "number":
+            raise FormDefinitionError(f"field {f.name!r}: only a number field can be an integer")
         if f.contact and f.type != "email":
             raise FormDefinitionError(f"field {f.name!r}: only an e-mail field can be the contact")
+        if f.show_if is not None:
+            _check_condition(definition, f)
     if sum(1 for f in definition.fields if f.type == "location") > 1:
         raise FormDefinitionError("a form has at most one location field")
     return definition
+
+
+def _check_condition(definition: FormDefinition, f: Field) -> None:
+    assert f.show_if is not None
+    earlier = definition.fields[: definition.fields.index(f)]
+    source = next((e for e in earlier if e.name == f.show_if.field), None)
+    if source is None:
+        raise FormDefinitionError(f"field {f.name!r}: its condition must name an earlier field")
+    if source.type not in CONDITION_SOURCES:
+        raise FormDefinitionError(
+            f"field {f.name!r}: its condition must name a choice, multiple choice or consent field"
+        )
+    allowed = CONSENT_VALUES if source.type == "consent" else tuple(o.value for o in source.options)
+    values = f.show_if.values
+    if not values or any(v not in allowed for v in values):
+        raise FormDefinitionError(f"field {f.name!r}: its condition must use values of {source.name!r}")
 
 
 def definition_to_builtins(definition: FormDefinition) -> dict[str, Any]:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.accounts.departments import DepartmentService
+from backend.cases import workflow
+from backend.catalogue import search, updates
 from backend.catalogue.models import FormVersion, Service
-from backend.catalogue.schemas import FormDefinition, definition_to_builtins, parse_definition
+from backend.catalogue.schemas import FormDefinition, FormDefinitionError, definition_to_builtins, parse_definition
+from backend.catalogue.templates import ServiceTemplate, customized_form
 from backend.core.db import reusable
 from backend.core.errors import NotFound
 from backend.core.i18n import translate_text
@@ -25,10 +29,30 @@ class Category:
     services: list[Service]
 
 
-def _fold(text: str) -> str:
-    """Case- and accent-insensitive form for search: "Sperrmüll" matches "sperrmull" and "SPERRMUELL"."""
-    text = text.casefold().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+@dataclass
+class Offer:
+    """A standard template as this municipality sees it on the catalogue page."""
+
+    template: ServiceTemplate
+    service: Service | None  # the service adopted from it (or one of its own holding the same address)
+    state: str  # "adopt", "adopted", "update" (a newer template version is offered) or "taken"
+
+
+@dataclass
+class Update:
+    """What taking over a template's newer version would change in a municipality's service."""
+
+    service: Service
+    template: ServiceTemplate
+    changes: list[updates.Change]  # the template's changes since adoption (or: template vs. service)
+    replaced: list[updates.Change]  # local overrides those changes would replace
+    available: bool  # the template's version differs from the adopted one
+    dismissed: bool  # the admin chose to keep their content for this version
+    since_adoption: bool  # False: adopted before snapshots were kept, compared with the service's content
+
+
+class AdoptionError(ValueError):
+    """A template cannot be adopted here (its address is taken) or an update cannot be taken over."""
 
 
 # Parsed form definitions by (municipality, form version). A form version is immutable (a change adds a
@@ -76,11 +100,8 @@ class CatalogueService:
         return list(rows)
 
     async def search(self, query: str) -> list[Category]:
-        """Active services grouped by category, filtered by a search over names, texts and keywords."""
-        services = await self.list_services()
-        terms = [_fold(t) for t in query.split() if t.strip()]
-        if terms:
-            services = [s for s in services if all(term in _haystack(s) for term in terms)]
+        """Active services grouped by category (best match first), found by names, texts and keywords."""
+        services = search.rank(await self.list_services(), query)
         groups: dict[str, list[Service]] = {}
         for s in services:
             groups.setdefault(translate_text(s.category), []).append(s)
@@ -162,7 +183,153 @@ class CatalogueService:
         await self.session.flush()
         return form
 
+    async def adopt(self, template: ServiceTemplate, *, position: int | None = None, **local: Any) -> Service:
+        """Offer a standard service: a Service and its first form version made from the template.
 
-def _haystack(s: Service) -> str:
-    parts = [*s.name.values(), *s.summary.values(), *s.category.values(), s.keywords, s.slug]
-    return _fold(" ".join(parts))
+        ``local`` holds what this municipality words differently (its fees, processing time, a ``note`` added
+        to the description, ``fields`` overriding settings of single form fields). The template's slug and
+        content version are kept, so that a newer template can later be offered as an update.
+        """
+        texts = template.service_texts()
+        note = local.pop("note", None)
+        definition = customized_form(template, local.pop("fields", {}))
+        texts.update(local)
+        if note:
+            texts["description"] = {lang: f"{text} {note[lang]}" for lang, text in texts["description"].items()}
+        if position is None:
+            position = (await self.session.scalar(select(func.max(Service.position))) or 0) + 10
+        # The template's department, made on first use: its cases go to the people of that department.
+        department = await DepartmentService(self.session, self.tenant).named(template.department)
+        return await self.create_service(
+            slug=template.slug,
+            form=definition,
+            position=position,
+            department=department.name,
+            department_id=department.id,
+            leika_key=template.leika_key,
+            template_slug=template.slug,
+            template_version=template.version,
+            template_snapshot=msgspec.to_builtins(template),
+            processing_days=template.processing_days,
+            workflow=workflow.normalized(template.workflow),
+            **texts,
+        )
+
+    async def _from_template(self, slug: str) -> Service | None:
+        return await self.session.scalar(  # type: ignore[no-any-return]
+            select(Service)
+            .where(or_(Service.template_slug == slug, Service.slug == slug))
+            .order_by(Service.template_slug.is_(None))
+        )
+
+    async def offers(self, templates: list[ServiceTemplate]) -> list[Offer]:
+        """Each template with its state here: adoptable, adopted, with an update offered, or its address taken."""
+        slugs = [t.slug for t in templates]
+        rows = await self.session.scalars(
+            select(Service).where(or_(Service.template_slug.in_(slugs), Service.slug.in_(slugs)))
+        )
+        adopted: dict[str, Service] = {}
+        taken: dict[str, Service] = {}
+        for service in rows:
+            if service.template_slug:
+                adopted[service.template_slug] = service
+            else:
+                taken[service.slug] = service
+        result = []
+        for t in templates:
+            service = adopted.get(t.slug)
+            if service is not None:
+                state = "update" if self.update_offered(service, t) else "adopted"
+            elif t.slug in taken:
+                service, state = taken[t.slug], "taken"
+            else:
+                state = "adopt"
+            result.append(Offer(t, service, state))
+        return result
+
+    @staticmethod
+    def update_offered(service: Service, template: ServiceTemplate) -> bool:
+        version = template.version
+        return version != service.template_version and version != service.template_dismissed_version
+
+    async def adopt_once(self, template: ServiceTemplate) -> tuple[Service, bool]:
+        """Adopt a template unless this municipality already did: (the service, whether it was made now)."""
+        existing = await self._from_template(template.slug)
+        if existing is not None:
+            if existing.template_slug != template.slug:
+                raise AdoptionError(template.slug)
+            return existing, False
+        return await self.adopt(template), True
+
+    async def adopt_all(self, templates: list[ServiceTemplate]) -> tuple[list[str], list[str], list[str]]:
+        """Adopt several templates: the slugs adopted now, those adopted before, those whose address is taken.
+
+        If any address is taken, the caller should roll back, so that a choice is adopted whole or not at all.
+        """
+        adopted: list[str] = []
+        already: list[str] = []
+        taken: list[str] = []
+        for template in templates:
+            try:
+                _service, created = await self.adopt_once(template)
+            except AdoptionError:
+                taken.append(template.slug)
+                continue
+            (adopted if created else already).append(template.slug)
+        return adopted, already, taken
+
+    async def update_of(self, template: ServiceTemplate) -> Update:
+        """The update a newer template version would bring to the service adopted from it."""
+        service = await self.session.scalar(select(Service).where(Service.template_slug == template.slug))
+        if service is None:
+            raise NotFound()
+        form, _definition = await self.current_form(service)
+        current = updates.service_content(service, form.definition)
+        new = updates.content(msgspec.to_builtins(template))
+        base = updates.content(service.template_snapshot) if service.template_snapshot else current
+        template_changes = updates.changes(base, new)
+        changed = {c.key for c in template_changes}
+        local = updates.changes(base, current) if service.template_snapshot else []
+        return Update(
+            service=service,
+            template=template,
+            changes=template_changes,
+            replaced=[c for c in local if c.key in changed],
+            available=template.version != service.template_version,
+            dismissed=template.version == service.template_dismissed_version,
+            since_adoption=bool(service.template_snapshot),
+        )
+
+    async def accept_update(self, template: ServiceTemplate) -> FormVersion | None:
+        """Take over the template's changes; a changed form becomes a new version (cases keep theirs).
+
+        Returns the new form version, if the form changed.
+        """
+        update = await self.update_of(template)
+        service = update.service
+        form, _definition = await self.current_form(service)
+        current = updates.service_content(service, form.definition)
+        # Adopted before snapshots were kept: every part where the template differs from the service is taken.
+        base = updates.content(service.template_snapshot) if service.template_snapshot else current
+        result = updates.merged(current, base, updates.content(msgspec.to_builtins(template)))
+        published = None
+        if result["fields"] != current["fields"]:
+            try:
+                definition = parse_definition({"fields": result["fields"]})
+            except FormDefinitionError as exc:
+                raise AdoptionError(str(exc)) from exc
+            published = await self.publish_form(service, definition)
+        for part in updates.PARTS:
+            setattr(service, part, result[part])
+        service.template_version = template.version
+        service.template_snapshot = msgspec.to_builtins(template)
+        service.template_dismissed_version = None
+        await self.session.flush()
+        return published
+
+    async def dismiss_update(self, template: ServiceTemplate) -> Service:
+        """Keep the service as it is; this template version is not offered again."""
+        update = await self.update_of(template)
+        update.service.template_dismissed_version = template.version
+        await self.session.flush()
+        return update.service

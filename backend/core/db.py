@@ -71,7 +71,9 @@ class TenantOwned:
 
     @declared_attr
     def tenant_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805
-        return mapped_column(ForeignKey("tenant.id", ondelete="CASCADE"), index=True, nullable=False)
+        # The type is spelled out: a foreign key's type is only known once the tenant table is imported,
+        # and SQL built at import time (e.g. bind parameters typed from this column) must not depend on that.
+        return mapped_column(GUID, ForeignKey("tenant.id", ondelete="CASCADE"), index=True, nullable=False)
 
 
 # A session without a municipality sees no tenant-owned row at all.
@@ -184,6 +186,20 @@ async def read_only(session: AsyncSession) -> None:
     await without_transaction(session)
 
 
+class _Config(SQLAlchemyAsyncConfig):
+    """advanced-alchemy gives each config its own scope and state keys (``key``, ``key_1``, ``key_2`` ...), trying
+    them by recursion, one level per config made before in the process: a process that builds many apps (a test
+    suite, a long-lived command) runs out of recursion depth. The same keys, found in a loop."""
+
+    def _ensure_unique(self, registry_name: str, key: str, new_key: str | None = None, _iter: int = 0) -> str:
+        taken = getattr(self.__class__, registry_name, set())
+        candidate = new_key if new_key is not None else key
+        while candidate in taken:
+            _iter += 1
+            candidate = f"{key}_{_iter}"
+        return candidate
+
+
 def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     engine_kwargs: dict[str, Any] = {}
     connect_args: dict[str, Any] = {}
@@ -199,7 +215,7 @@ def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
         # when returned, so a pool smaller than the usual concurrency opens a new connection (TLS attempt,
         # type introspection) every few requests.
         engine_kwargs.update(pool_size=20, max_overflow=10, pool_recycle=1800)
-    config = SQLAlchemyAsyncConfig(
+    config = _Config(
         connection_string=settings.database_url,
         # enable_cache_listener: advanced-alchemy's cache (not used) checks this on every commit, and without
         # the flag in session.info it asks the engine, which builds a new option engine each time.

@@ -5,9 +5,12 @@ RathausError
 ├── Forbidden           403  not allowed here
 ├── BadRequest          400  a request the app cannot understand
 ├── Conflict            409  the change does not fit the current state (e.g. a forbidden transition)
+├── RequestTimeout      408  a request body that stopped arriving
 ├── PayloadTooLarge     413  an upload over the limits
 ├── LoginRequired       401  a staff page without a staff login
-└── TooManyRequests     429  slowed down after repeated failures
+├── SecondFactorRequired 403 a staff login without the required second factor (sent to set it up)
+├── TooManyRequests     429  slowed down after repeated failures
+└── Unavailable         503  a municipality switched off by the platform operator
 """
 
 from __future__ import annotations
@@ -53,6 +56,10 @@ class Conflict(RathausError):
     status_code = 409
 
 
+class RequestTimeout(RathausError):
+    status_code = 408
+
+
 class PayloadTooLarge(RathausError):
     status_code = 413
 
@@ -61,10 +68,23 @@ class TooManyRequests(RathausError):
     status_code = 429
 
 
+class Unavailable(RathausError):
+    status_code = 503
+
+
 class LoginRequired(RathausError):
     """Staff pages without a staff login: people are sent to the login page, APIs get a 401."""
 
     status_code = 401
+
+
+class SecondFactorRequired(RathausError):
+    """A staff login without the second factor the platform requires: sent to set it up first."""
+
+    status_code = 403
+
+
+SECOND_FACTOR_PAGE = "/staff/account/two-factor"
 
 
 TITLES = {
@@ -73,10 +93,12 @@ TITLES = {
     403: lazy("Access denied"),
     404: lazy("Page not found"),
     405: lazy("This action is not possible here"),
+    408: lazy("The request took too long"),
     409: lazy("This change is not possible right now"),
     413: lazy("The upload is too large"),
     429: lazy("Too many attempts"),
     500: lazy("Something went wrong on our side"),
+    503: lazy("This service is not available"),
 }
 
 EXPLANATIONS = {
@@ -84,6 +106,7 @@ EXPLANATIONS = {
     403: lazy("The form has expired or this action is not allowed. Please go back, reload the page and try again."),
     404: lazy("The address may be mistyped, or the page no longer exists."),
     405: lazy("Please go back and use the buttons on the page."),
+    408: lazy("The connection was too slow. Please check your connection and try again."),
     409: lazy("Please reload the page to see the current state."),
     413: lazy(
         "Your photos or files are larger than we can accept. Please choose smaller files, "
@@ -91,11 +114,12 @@ EXPLANATIONS = {
     ),
     429: lazy("Please wait a moment before you try again."),
     500: lazy("Please try again in a few minutes. Nothing you entered was saved by this attempt."),
+    503: lazy("This address currently offers no services."),
 }
 
 
 def wants_problem_details(request: Request[Any, Any, Any]) -> bool:
-    path = request.url.path
+    path = request.scope.get("path", "")
     if path.startswith(("/api/", "/push/")):
         return True
     accept = request.headers.get("accept", "")
@@ -103,20 +127,38 @@ def wants_problem_details(request: Request[Any, Any, Any]) -> bool:
 
 
 def exception_to_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    from backend.core.tenancy import replace_malformed_host  # tenancy raises these errors: import late
+
+    # The router's own 404/405 come here without passing the tenancy check: the page needs a sound Host.
+    replace_malformed_host(request.scope, "localhost")
     if isinstance(exc, RathausError):
         status, detail, headers = exc.status_code, exc.detail, {}
     elif isinstance(exc, HTTPException):
         status, detail, headers = exc.status_code, "", dict(exc.headers or {})
         if status == 400 and exc.extra:  # parameter validation, e.g. a malformed query value
             detail = str(exc.detail)
+    elif isinstance(exc, UnicodeDecodeError | RecursionError):
+        # Bytes that are not UTF-8 in a form field or body, or JSON nested thousands deep: the client's
+        # mistake, wherever it is decoded.
+        log.info("malformed request body on %s %s: %s", request.method, request.scope.get("path"), exc)
+        status, detail, headers = 400, "", {}
     else:
-        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        log.exception("unhandled error on %s %s", request.method, request.scope.get("path"), exc_info=exc)
         status, detail, headers = HTTP_500_INTERNAL_SERVER_ERROR, "", {}
     if status >= 500 and not isinstance(exc, Exception):  # pragma: no cover
         status = 500
+    if status == 408:
+        # The rest of the body may still be on its way: this connection cannot carry another request.
+        headers["Connection"] = "close"
     if isinstance(exc, LoginRequired) and not wants_problem_details(request):
-        target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe="")
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        target = request.scope.get("path", "") + (f"?{query}" if query else "")
+        # A page address longer than any link of ours is not worth keeping (and would make the Location header
+        # longer than clients accept).
+        target = quote(target if len(target) <= 2000 else "/staff", safe="")
         return Redirect(path=f"/staff/login?next={target}", status_code=303)
+    if isinstance(exc, SecondFactorRequired) and not wants_problem_details(request):
+        return Redirect(path=SECOND_FACTOR_PAGE, status_code=303)
     title = _(TITLES.get(status, TITLES[500] if status >= 500 else TITLES[400]))
     request.state.setdefault("tenant", None)
     if wants_problem_details(request):

@@ -1,9 +1,14 @@
-"""Languages: gettext catalogues read from locales/, the request's language, Babel formatting."""
+"""Languages: gettext catalogues read from locales/, a municipality's own wording in front of them, the
+request's language, Babel formatting."""
 
 from __future__ import annotations
 
 import datetime
 import io
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from functools import cache, lru_cache
 from pathlib import Path
@@ -24,6 +29,10 @@ LANGUAGE_COOKIE = "rathaus_lang"
 
 _current_language: ContextVar[str] = ContextVar("language", default=DEFAULT_LANGUAGE)
 _current_timezone: ContextVar[str] = ContextVar("timezone", default="Europe/Berlin")
+# The request's municipality's own wording: language -> message id -> text (see set_overrides).
+Overrides = Mapping[str, Mapping[str, str]]
+_NO_OVERRIDES: Overrides = {}
+_current_overrides: ContextVar[Overrides] = ContextVar("overrides", default=_NO_OVERRIDES)
 _locales_dir: Path | None = None
 
 
@@ -61,8 +70,29 @@ def set_timezone(tz: str) -> None:
     _current_timezone.set(tz)
 
 
+def catalogue_text(message: str, language: str) -> str:
+    """The shared catalogue's wording of ``message`` in ``language``, whatever a municipality chose."""
+    return _translations(language).gettext(message)
+
+
+def set_overrides(overrides: Overrides) -> None:
+    """The wording a municipality chose instead of the shared catalogue's, for every language of it."""
+    _current_overrides.set(overrides)
+
+
+def override(message: str) -> str | None:
+    """The municipality's own wording of ``message`` in the current language, if it has one.
+
+    Plain text as the admin typed it: whoever puts it into HTML escapes it (core/templating.py does).
+    """
+    overrides = _current_overrides.get()
+    if not overrides:
+        return None
+    return overrides.get(get_language(), {}).get(message)
+
+
 def gettext(message: str, **variables: Any) -> str:
-    text = _translations(get_language()).gettext(message)
+    text = override(message) or _translations(get_language()).gettext(message)
     return text % variables if variables else text
 
 
@@ -82,6 +112,70 @@ def template_gettext(message: str) -> str:
 
 def template_ngettext(singular: str, plural: str, n: int) -> str:
     return _translations(get_language()).ngettext(singular, plural, n)
+
+
+# Read left to right: "%%" (a literal percent sign), a named placeholder as the catalogue writes them
+# ("%(name)s", "%(count)d"), or a percent sign that is neither.
+_PERCENT = re.compile(r"%%|%\((?P<name>\w+)\)[#0 +-]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]|%")
+
+
+def placeholders(text: str) -> list[str]:
+    """The named placeholders of a text, sorted, each as written (``%(name)s``)."""
+    return sorted(m.group(0) for m in _PERCENT.finditer(text) if m.group("name"))
+
+
+def placeholder_problem(original: str, replacement: str) -> str | None:
+    """Why ``replacement`` cannot stand in for the text ``original`` (None when it can).
+
+    Both must have the same placeholders, and the replacement must fill in like the original does:
+    templates always fill in placeholders, so a lone percent sign has to be written as %%.
+    """
+    wanted, found = placeholders(original), placeholders(replacement)
+    if wanted != found:
+        missing = sorted(set(wanted) - set(found))
+        extra = sorted(set(found) - set(wanted))
+        parts = []
+        if missing:
+            parts.append(gettext("missing: %(list)s", list=", ".join(missing)))
+        if extra:
+            parts.append(gettext("not allowed: %(list)s", list=", ".join(extra)))
+        if not parts:
+            parts.append(gettext("each one exactly as often as in the original"))
+        return gettext(
+            "Please keep the placeholders of the original text exactly: %(expected)s (%(details)s).",
+            expected=", ".join(wanted) or gettext("none"),
+            details="; ".join(parts),
+        )
+    if any(m.group(0) == "%" for m in _PERCENT.finditer(replacement)):
+        return gettext("A single percent sign must be written as %(double)s here.", double="%%")
+    return None
+
+
+class OverrideCache:
+    """Each municipality's own wording, loaded once and kept for a short time.
+
+    Saving a text empties the entry at once on this instance (``invalidate``); other instances load it again
+    within ``ttl`` seconds, as they do a changed name or colour (core/tenancy.py's HostCache).
+    """
+
+    def __init__(self, loader: Callable[[uuid.UUID], Awaitable[Overrides]], ttl: float = 30.0) -> None:
+        self._loader = loader
+        self._ttl = ttl
+        self._entries: dict[uuid.UUID, tuple[float, Overrides]] = {}
+
+    async def get(self, tenant_id: uuid.UUID) -> Overrides:
+        now = time.monotonic()
+        hit = self._entries.get(tenant_id)
+        if hit and hit[0] > now:
+            return hit[1]
+        overrides = await self._loader(tenant_id)
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[tenant_id] = (now + self._ttl, overrides)
+        return overrides
+
+    def invalidate(self, tenant_id: uuid.UUID) -> None:
+        self._entries.pop(tenant_id, None)
 
 
 def lazy(message: str) -> str:
@@ -170,6 +264,50 @@ def fmt_number(value: float | int | None) -> str:
 def _format_number(_kind: str, value: float | int, language: str) -> str:
     # The type is part of the key: 1, 1.0 and True are equal as keys but need not format alike.
     return format_decimal(value, locale=_locale(language))
+
+
+def fmt_position(lat: float | str | None, lon: float | str | None) -> str:
+    """A position with the language's decimal sign and compass letters: "52,52° N, 13,405° O".
+
+    Two bare numbers would be ambiguous in German, where the comma is also the decimal sign.
+    """
+    point = _point(lat, lon)
+    if point is None:
+        return ""
+    la, lo = point
+    degrees_lat = _format_degrees(abs(la), get_language())
+    degrees_lon = _format_degrees(abs(lo), get_language())
+    north_south = (
+        gettext("%(degrees)s° N", degrees=degrees_lat) if la >= 0 else gettext("%(degrees)s° S", degrees=degrees_lat)
+    )
+    east_west = (
+        gettext("%(degrees)s° E", degrees=degrees_lon) if lo >= 0 else gettext("%(degrees)s° W", degrees=degrees_lon)
+    )
+    return f"{north_south}, {east_west}"
+
+
+def _point(lat: float | str | None, lon: float | str | None) -> tuple[float, float] | None:
+    try:
+        la, lo = float(lat), float(lon)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    if not (-90 <= la <= 90 and -180 <= lo <= 180):  # also false for NaN
+        return None
+    return la, lo
+
+
+@lru_cache(maxsize=_FORMAT_CACHE_SIZE)
+def _format_degrees(value: float, language: str) -> str:
+    return format_decimal(round(value, 6), format="0.######", locale=_locale(language))
+
+
+def map_url(lat: float | str | None, lon: float | str | None) -> str:
+    """The position on openstreetmap.org (a plain link: nothing is loaded from there until it is followed)."""
+    point = _point(lat, lon)
+    if point is None:
+        return ""
+    la, lo = (f"{v:.6f}".rstrip("0").rstrip(".") for v in point)
+    return f"https://www.openstreetmap.org/?mlat={la}&mlon={lo}#map=18/{la}/{lo}"
 
 
 @cache

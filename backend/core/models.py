@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from advanced_alchemy.extensions.litestar.store import StoreModelMixin
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import Column, Integer, String, Table
 
-from backend.accounts.models import Membership, User
+from backend.accounts.invitations import Invitation
+from backend.accounts.models import Department, DepartmentMember, Membership, RecoveryCode, StaffSession, User
+from backend.accounts.resets import PasswordReset
+from backend.audit.models import AuditEntry
+from backend.cases.feedback import CaseFeedback
 from backend.cases.models import Attachment, Case, CaseEvent, ReferenceCounter
 from backend.catalogue.models import FormVersion, Service
+from backend.core.db import metadata
+from backend.inbox.models import CaseForward, ReplyTemplate, SavedView
+from backend.news.models import NewsItem, NewsSubscription
 from backend.notifications.models import CaseSubscription, OutboxMessage, PushSubscription, VapidKey
-from backend.tenants.models import Tenant, TenantHost
+from backend.tenants.models import LegalText, Tenant, TenantHost, TextOverride
 
 
 class StoreItem(StoreModelMixin):
@@ -17,20 +26,45 @@ class StoreItem(StoreModelMixin):
     __tablename__ = "kv_store"
 
 
+# Counters of core.ratelimit on PostgreSQL, written only with plain SQL there (no ORM class needed).
+rate_counter = Table(
+    "rate_counter",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("expires_at", DateTimeUTC(timezone=True), nullable=False, index=True),
+)
+
+
 __all__ = [
     "Attachment",
-    "CaseSubscription",
-    "OutboxMessage",
-    "PushSubscription",
-    "VapidKey",
+    "AuditEntry",
     "Case",
     "CaseEvent",
+    "CaseFeedback",
+    "CaseForward",
+    "CaseSubscription",
+    "Department",
+    "DepartmentMember",
     "FormVersion",
+    "Invitation",
+    "LegalText",
     "Membership",
+    "NewsItem",
+    "NewsSubscription",
+    "OutboxMessage",
+    "PasswordReset",
+    "PushSubscription",
+    "RecoveryCode",
     "ReferenceCounter",
+    "ReplyTemplate",
+    "SavedView",
     "Service",
+    "StaffSession",
     "StoreItem",
     "Tenant",
     "TenantHost",
+    "TextOverride",
     "User",
+    "VapidKey",
 ]

@@ -17,6 +17,10 @@ class Storage(ABC):
     async def get(self, key: str) -> bytes: ...
 
     @abstractmethod
+    async def delete(self, key: str) -> None:
+        """Remove the file; a key already gone is no error (cleanups may meet)."""
+
+    @abstractmethod
     def path(self, key: str) -> Path | None:
         """A local file for the key, where the backend has one (used to stream files)."""
 
@@ -46,6 +50,9 @@ class LocalStorage(Storage):
 
     async def get(self, key: str) -> bytes:
         return await asyncio.to_thread(self._target(key).read_bytes)
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self._target(key).unlink, missing_ok=True)
 
     def path(self, key: str) -> Path | None:
         return self._target(key)

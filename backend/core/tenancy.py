@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -10,10 +12,11 @@ from typing import Any
 import msgspec
 from litestar.datastructures import Headers
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Empty, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 
-from backend.core import i18n
-from backend.core.errors import NotFound
+from backend.core import i18n, templating
+from backend.core.errors import BadRequest, NotFound, Unavailable
 
 
 class TenantContext(msgspec.Struct, frozen=True):
@@ -28,12 +31,68 @@ class TenantContext(msgspec.Struct, frozen=True):
     languages: list[str]
     timezone: str
     texts: dict[str, dict[str, str]] = {}
+    # Switched off by the platform operator: every route answers a neutral "not available" page.
+    disabled: bool = False
+    # Set by the admin; empty: derived from the name where needed (backend.tenants.manifest.short_name).
+    short_name: str = ""
+    # The stored logo (a storage key), empty without one.
+    logo_key: str = ""
+    # The operator's theme for this municipality (a folder in RATHAUS_THEMES_DIR), empty for none.
+    theme: str = ""
+
+    @property
+    def logo_version(self) -> str:
+        """Part of the logo's URL: new with every uploaded logo, so caches never show an old one."""
+        return hashlib.sha256(self.logo_key.encode()).hexdigest()[:10] if self.logo_key else ""
+
+    @property
+    def logo_url(self) -> str:
+        return f"/logo?v={self.logo_version}" if self.logo_key else ""
+
+    @property
+    def enabled_languages(self) -> list[str]:
+        """The languages citizens may choose: the enabled ones the platform supports, never none."""
+        return [lang for lang in self.languages if lang in i18n.SUPPORTED_LANGUAGES] or [
+            self.default_language_or_platform
+        ]
+
+    @property
+    def default_language_or_platform(self) -> str:
+        return self.default_language if self.default_language in i18n.SUPPORTED_LANGUAGES else i18n.DEFAULT_LANGUAGE
 
 
 Resolver = Callable[[str], Awaitable[TenantContext | None]]
 
 # Paths that answer the same on every host and need no municipality.
 HOST_INDEPENDENT_PREFIXES = ("/health", "/static/", "/favicon.ico", "/robots.txt")
+
+
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_HOST = re.compile(rf"^(?:{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9a-f:.]+\])(?::(\d{{1,5}}))?$", re.IGNORECASE)
+
+
+def valid_host(raw_host: str) -> bool:
+    """A Host header a URL can be made of: a name or bracketed IPv6 address, and a port that is a port."""
+    if not raw_host:
+        return True  # HTTP/1.0 without Host: the server's own address is used
+    match = _HOST.match(raw_host)
+    return match is not None and (match.group(1) is None or 0 < int(match.group(1)) <= 65535)
+
+
+def replace_malformed_host(scope: Scope, fallback: str) -> bool:
+    """Swap a malformed Host header for ``fallback``; True when it was malformed.
+
+    Litestar builds ``request.url`` from the Host header and raises on a port like ``abc``: the error page
+    (which links to the current path) must still be made, so the header it reads has to be sound.
+    """
+    headers = scope.get("headers", [])
+    raw = next((v for k, v in headers if k == b"host"), b"")
+    if valid_host(raw.decode("latin-1")):
+        return False
+    scope["headers"] = [(k, v) for k, v in headers if k != b"host"] + [(b"host", fallback.encode())]
+    state = ScopeState.from_scope(scope)
+    state.headers = state.url = state.base_url = Empty
+    return True
 
 
 def split_host(raw_host: str) -> str:
@@ -79,7 +138,13 @@ class TenancyMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         state = scope.setdefault("state", {})
+        i18n.set_overrides({})
+        templating.set_theme(None)
         path = scope.get("path", "")
+        # No address of ours has a NUL in it, and PostgreSQL refuses one in any text it is given.
+        if replace_malformed_host(scope, self.base_domain) or "\x00" in path:
+            state["tenant"] = None
+            raise BadRequest()
         headers = Headers.from_scope(scope)
         host = split_host(headers.get("host", ""))
         tenant: TenantContext | None = None
@@ -94,11 +159,17 @@ class TenancyMiddleware(ASGIMiddleware):
                 state["unknown_host"] = True
                 i18n.set_language(i18n.pick_language(None, None, headers.get("accept-language"), ["de", "en"], "de"))
                 raise NotFound()
+            if tenant.disabled:
+                # The page names no municipality: it is not this town's page any more.
+                state["tenant"] = None
+                i18n.set_language(i18n.pick_language(None, None, headers.get("accept-language"), ["de", "en"], "de"))
+                raise Unavailable()
         state["tenant"] = tenant
         cookies = _cookies(headers.get("cookie", ""))
         if tenant is not None:
-            allowed, default = tenant.languages, tenant.default_language
+            allowed, default = tenant.enabled_languages, tenant.default_language_or_platform
             i18n.set_timezone(tenant.timezone)
+            templating.set_theme(tenant.theme)
         else:
             allowed, default = list(i18n.SUPPORTED_LANGUAGES), i18n.DEFAULT_LANGUAGE
         language = i18n.pick_language(
@@ -106,6 +177,9 @@ class TenancyMiddleware(ASGIMiddleware):
         )
         i18n.set_language(language)
         state["language"] = language
+        # The municipality's own wording of the shared texts (tenants/wording.py), for every language it has.
+        overrides: i18n.OverrideCache | None = getattr(scope["litestar_app"].state, "text_overrides", None)
+        i18n.set_overrides(await overrides.get(tenant.id) if tenant is not None and overrides is not None else {})
         await next_app(scope, receive, send)
 
 

@@ -2,22 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.params import JSONBody
+from litestar.exceptions import HTTPException
 from litestar.response import Template
+from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.controllers import STAFF_DEPENDENCIES
 from backend.accounts.services import StaffIdentity
+from backend.core import i18n
 from backend.core.deps import provide_session, provide_tenant
-from backend.core.errors import Forbidden
+from backend.core.errors import BadRequest, Forbidden
 from backend.core.tenancy import TenantContext
 from backend.notifications.schemas import PublicKeyOut, SubscribeIn, UnsubscribeIn
 from backend.notifications.services import SubscriptionService, VapidKeyService, undelivered
+
+Body = TypeVar("Body", bound=msgspec.Struct)
+
+
+async def json_body(request: Request[Any, Any, State], schema: type[Body]) -> Body:
+    """Decode the body straight into its schema: 415 unless it is JSON, 400 if it does not fit.
+
+    Decoding into the typed schema stops at the first unexpected token, so a body nested thousands of
+    levels deep is refused at once instead of being built in memory first.
+    """
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise HTTPException(status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE)
+    try:
+        return msgspec.json.decode(await request.body(), type=schema)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(i18n.gettext("The subscription is incomplete.")) from exc
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise BadRequest(i18n.gettext("The request is not valid JSON.")) from exc
 
 
 async def provide_subscriptions(
@@ -41,15 +63,17 @@ class PushController(Controller):
 
     @post("/subscriptions", status_code=201)
     async def subscribe(
-        self, data: JSONBody[SubscribeIn], subscriptions: NamedDependency[SubscriptionService]
+        self, request: Request[Any, Any, State], subscriptions: NamedDependency[SubscriptionService]
     ) -> dict[str, str]:
+        data = await json_body(request, SubscribeIn)
         await subscriptions.subscribe(data.subscription, data.token)
         return {"status": "subscribed"}
 
     @delete("/subscriptions", status_code=204)
     async def unsubscribe(
-        self, data: JSONBody[UnsubscribeIn], subscriptions: NamedDependency[SubscriptionService]
+        self, request: Request[Any, Any, State], subscriptions: NamedDependency[SubscriptionService]
     ) -> None:
+        data = await json_body(request, UnsubscribeIn)
         await subscriptions.unsubscribe(data.endpoint, data.token)
 
 
@@ -65,8 +89,9 @@ class DeliveriesController(Controller):
         request: Request[Any, Any, State],
         staff: NamedDependency[StaffIdentity],
         session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
     ) -> Template:
         if staff.role != "admin":
             raise Forbidden()
-        rows = await undelivered(session)
+        rows = await undelivered(session, tenant)
         return Template("staff/deliveries.html", context={"staff": staff, "rows": rows})

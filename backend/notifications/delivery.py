@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import email.policy
 import email.utils
 import logging
 import random
@@ -25,6 +26,7 @@ import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
@@ -33,11 +35,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import i18n
 from backend.core.db import unscoped_session
+from backend.core.text import email_address
 from backend.notifications.models import OutboxMessage, PushSubscription, VapidKey
 from backend.notifications.push import PushError, VapidKeyPair, build_request, check_endpoint
 from backend.notifications.services import email_fallback, in_language
+from backend.notifications.staff_mail import PRIVATE_LINK_KINDS
+from backend.notifications.unsubscribe import token_of, unsubscribe_path
 from backend.settings import Settings
 from backend.tenants.models import Tenant
+from backend.tenants.urls import primary_hosts, public_url
 
 log = logging.getLogger("rathaus.delivery")
 
@@ -55,6 +61,12 @@ class Job:
     device: PushSubscription | None
     key: VapidKeyPair | None
     tenant: Tenant | None
+    link: str  # the absolute address of the page the notification is about
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """What the device is sent: the stored payload with its link made absolute."""
+        return {**self.message.payload, "url": self.link}
 
 
 @dataclass(frozen=True)
@@ -159,6 +171,8 @@ class Deliverer:
             query = (
                 select(OutboxMessage.id)
                 .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now, due)
+                # A disabled municipality sends nothing; its messages wait until it is enabled again.
+                .where(OutboxMessage.tenant_id.in_(select(Tenant.id).where(Tenant.active.is_(True))))
                 .order_by(OutboxMessage.next_attempt_at)
                 .limit(limit)
             )
@@ -185,13 +199,17 @@ class Deliverer:
         devices = {
             d.id: d for d in await session.scalars(select(PushSubscription).where(PushSubscription.id.in_(device_ids)))
         }
-        tenant_ids = {m.tenant_id for m in messages if m.channel == "email"}
+        tenant_ids = {m.tenant_id for m in messages}
         tenants = {t.id: t for t in await session.scalars(select(Tenant).where(Tenant.id.in_(tenant_ids)))}
+        hosts = await primary_hosts(session, tenant_ids)
         jobs = []
         for message in messages:
             device = devices.get(message.subscription_id) if message.subscription_id else None
             key = await self._key(session, device.vapid_key_id) if device else None
-            jobs.append(Job(message, device, key, tenants.get(message.tenant_id)))
+            tenant = tenants.get(message.tenant_id)
+            path = str((message.payload or {}).get("url") or "/")
+            link = public_url(self.settings, tenant.slug, hosts.get(tenant.id), path) if tenant else path
+            jobs.append(Job(message, device, key, tenant, link))
         return jobs
 
     async def _send(self, job: Job) -> Outcome:
@@ -214,7 +232,7 @@ class Deliverer:
                 endpoint=device.endpoint,
                 p256dh=device.p256dh,
                 auth=device.auth,
-                payload=message.payload,
+                payload=job.payload,
                 key=job.key,
                 subject=self.settings.vapid_subject,
                 ttl=message.ttl,
@@ -251,7 +269,10 @@ class Deliverer:
         tenant, message = job.tenant, job.message
         if tenant is None or not message.email:
             return Outcome("failed", "no recipient")
-        mail = compose_email(self.settings, tenant, message)
+        try:
+            mail = compose_email(self.settings, tenant, message, job.link)
+        except ValueError as exc:
+            return Outcome("failed", f"not sent: {exc}")
         try:
             await asyncio.to_thread(send_email, self.settings, mail)
         except smtplib.SMTPResponseException as exc:
@@ -297,42 +318,85 @@ class Deliverer:
                     outcome.retry_after if outcome.retry_after is not None else self.policy.backoff(message.attempts)
                 )
                 message.next_attempt_at = now + datetime.timedelta(seconds=delay)
+            if message.status != "pending" and (message.payload or {}).get("kind") in PRIVATE_LINK_KINDS:
+                # Its link opens an account or a case: not kept once the e-mail is out (or never will be).
+                message.payload = {**message.payload, "url": ""}
 
 
 # --- e-mail ----------------------------------------------------------------------------------------------
 
 
-def compose_email(settings: Settings, tenant: Tenant, message: OutboxMessage) -> EmailMessage:
+# Folding a long subject before a word with an umlaut leaves two spaces in what readers see ("Wird  geprüft",
+# a flaw of Python's folder); our subjects are short enough to need no folding (998: the SMTP line limit).
+MAIL_POLICY = email.policy.default.clone(max_line_length=998)
+
+
+def compose_email(settings: Settings, tenant: Tenant, message: OutboxMessage, link: str) -> EmailMessage:
+    """The notification as an e-mail; ValueError if the recipient is not a well-formed address, which
+    therefore never reaches a header. ``link`` is the absolute address of the case's page."""
     payload: dict[str, Any] = message.payload
-    link = settings.public_url(tenant.slug) + str(payload.get("url", "/"))
+    recipient = email_address(message.email or "")
     texts = tenant.texts or {}
 
     def own(name: str, default: str) -> str:
         """A municipality may word its e-mails itself (texts["email_greeting"] = {"de": ..., "en": ...})."""
         return (texts.get(name) or {}).get(message.language) or default
 
+    token = token_of(str(payload.get("url", "")))
+    # The unsubscribe link lives on the same public address as the case's page.
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(link))
+    unsubscribe = origin + unsubscribe_path(settings.secret_key, token) if token else ""
     with in_language(message.language):
         subject = f"{tenant.name}: {payload.get('body', '')}"
-        body = "\n\n".join(
-            [
-                own("email_greeting", i18n.gettext("Hello,")),
-                str(payload.get("body", "")),
-                i18n.gettext("You can see the details and the whole history of your request here:"),
+        if payload.get("kind") in PRIVATE_LINK_KINDS:
+            lines = [
+                i18n.gettext("Hello,"),
+                *[str(line) for line in payload.get("details") or []],
                 link,
-                i18n.gettext(
-                    "You receive this e-mail because you gave your address with your request. "
-                    "Please do not reply to it."
-                ),
-                own("email_signature", tenant.name),
+                *[str(line) for line in payload.get("after") or []],
+                tenant.name,
             ]
-        )
-    mail = EmailMessage()
+            mail = EmailMessage(policy=MAIL_POLICY)
+            mail["From"] = email.utils.formataddr((tenant.name, settings.smtp_from))
+            mail["To"] = recipient
+            mail["Subject"] = subject
+            mail["Date"] = email.utils.formatdate(localtime=False)
+            mail["Message-ID"] = email.utils.make_msgid(idstring=str(message.id), domain=settings.base_domain)
+            mail["Auto-Submitted"] = "auto-generated"
+            mail.set_content("\n\n".join(lines))
+            return mail
+        lines = [
+            own("email_greeting", i18n.gettext("Hello,")),
+            str(payload.get("body", "")),
+            *[str(line) for line in payload.get("details") or []],
+            i18n.gettext("You can see the details and the whole history of your request here:"),
+            link,
+        ]
+        if token:
+            lines += [
+                i18n.gettext(
+                    "To answer or to add information or photos, please use the form on that page "
+                    "(replies to this e-mail do not reach the town hall):"
+                ),
+                f"{link}#reply",
+                i18n.gettext("No more e-mails about this request: %(link)s", link=unsubscribe),
+            ]
+        lines += [
+            i18n.gettext("You receive this e-mail because you gave your address with your request."),
+            own("email_signature", tenant.name),
+        ]
+        body = "\n\n".join(lines)
+    mail = EmailMessage(policy=MAIL_POLICY)
     mail["From"] = email.utils.formataddr((tenant.name, settings.smtp_from))
-    mail["To"] = message.email or ""
+    mail["To"] = recipient
     mail["Subject"] = subject
     mail["Date"] = email.utils.formatdate(localtime=False)
     mail["Message-ID"] = email.utils.make_msgid(idstring=str(message.id), domain=settings.base_domain)
     mail["Auto-Submitted"] = "auto-generated"
+    if token:
+        # RFC 8058 one-click unsubscribe: the mail client POSTs to the address, switching e-mails off for this case.
+        mail["List-Unsubscribe"] = f"<{unsubscribe}>"
+        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mail.set_content(body)
     return mail
 

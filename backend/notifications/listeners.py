@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from backend.cases.events import CaseUpdated
+from backend.cases.events import CaseSubmitted, CaseUpdated
 from backend.core.events import listen
+from backend.notifications.receipt import queue_receipt
 from backend.notifications.services import enqueue_case_update
 
 
 def register() -> None:
     listen(CaseUpdated, enqueue_case_update)
+    listen(CaseSubmitted, queue_receipt)

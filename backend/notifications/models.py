@@ -54,10 +54,22 @@ class OutboxMessage(TenantOwned, Base):
     """
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        UniqueConstraint("dedup_key", name="uq_outbox_message_dedup_key"),
+    )
 
     channel: Mapped[str] = mapped_column(String(10))  # "push" | "email"
-    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_file.id", ondelete="CASCADE"), index=True)
+    # What the notification is about: a case, or an announcement (backend/news); neither for e-mails to staff
+    # (invitations, password resets).
+    case_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("case_file.id", ondelete="CASCADE"), index=True, nullable=True
+    )
+    news_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("news_item.id", ondelete="CASCADE"), index=True, nullable=True
+    )
+    # Set where a message must never be queued twice (an announcement's round for one device).
+    dedup_key: Mapped[str | None] = mapped_column(String(120), nullable=True)
     subscription_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("push_subscription.id", ondelete="SET NULL"), nullable=True
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+import re
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -48,11 +49,23 @@ def _host_allowed(host: str, port: int | None, allowlist: tuple[str, ...]) -> bo
         name, _, entry_port = entry.partition(":")
         if entry_port and (port is None or str(port) != entry_port):
             continue
-        if name.startswith("*.") and host.endswith(name[1:]) and host != name[2:]:
+        # "*.notify.windows.com" covers names below it, on a dot boundary only: not "evilnotify.windows.com".
+        if name.startswith("*.") and host.endswith(name[1:]):
             return True
         if host == name:
             return True
     return False
+
+
+# One DNS label: letters, digits and inner hyphens, at most 63 characters.
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def _is_dns_name(host: str) -> bool:
+    if len(host) > 253:
+        return False
+    labels = host.split(".")
+    return len(labels) >= 2 and all(_LABEL.match(label) for label in labels) and not labels[-1].isdigit()
 
 
 def _is_loopback(host: str) -> bool:
@@ -65,23 +78,27 @@ def _is_loopback(host: str) -> bool:
 
 
 def check_endpoint(endpoint: str, allowlist: tuple[str, ...]) -> str:
-    """Accept only push services we know: https on allowlisted hosts (plain http for loopback only).
+    """Accept only push services we know: https on port 443 of allowlisted DNS names; plain http and
+    other ports for loopback hosts only (a local push service in tests and development).
 
     The server must never be made to send requests to arbitrary addresses (SSRF), so private and
     link-local IP literals are refused even when somebody allowlists them by mistake.
     """
     if len(endpoint) > 2000:
         raise PushError("endpoint too long")
+    if not endpoint.isascii() or not endpoint.isprintable() or " " in endpoint:
+        raise PushError("endpoint is not a valid URL")
     try:
         parts = urlsplit(endpoint)
         port = parts.port
     except ValueError as exc:
         raise PushError("endpoint is not a valid URL") from exc
     host = (parts.hostname or "").lower()
-    if not host or parts.username or parts.password or parts.fragment:
+    if not host or "@" in parts.netloc or parts.fragment:
         raise PushError("endpoint is not a valid push service URL")
+    loopback = _is_loopback(host)
     if parts.scheme == "http":
-        if not _is_loopback(host):
+        if not loopback:
             raise PushError("endpoint must use https")
     elif parts.scheme != "https":
         raise PushError("endpoint must use https")
@@ -91,19 +108,39 @@ def check_endpoint(endpoint: str, allowlist: tuple[str, ...]) -> str:
         address = None
     if address is not None and not address.is_loopback and (address.is_private or not address.is_global):
         raise PushError("endpoint host is not a push service")
+    if address is None and not (_is_dns_name(host) or host == "localhost"):
+        raise PushError("endpoint host is not a valid host name")
+    if not loopback and port not in (None, 443):
+        raise PushError("endpoint must use port 443")
     if not _host_allowed(host, port, allowlist):
         raise PushError("endpoint host is not a known push service")
     return endpoint
 
 
+P256DH_LENGTH = 65  # an uncompressed P-256 point: 0x04, then X and Y of 32 bytes each
+AUTH_LENGTH = 16  # RFC 8291 §3.2: the authentication secret is 16 octets
+
+
 def check_keys(p256dh: str, auth: str) -> None:
+    """The browser's key and secret, exactly as RFC 8291 defines them (base64url, no padding needed)."""
     try:
-        point = b64url_decode(p256dh)
+        point, secret = _strict_b64url(p256dh), _strict_b64url(auth)
+        if len(point) != P256DH_LENGTH or point[0] != 4:
+            raise ValueError("p256dh is not an uncompressed P-256 point")
+        if len(secret) != AUTH_LENGTH:
+            raise ValueError("auth secret is not 16 bytes")
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
-        if len(b64url_decode(auth)) < 16:
-            raise ValueError("auth secret too short")
     except (ValueError, TypeError) as exc:
         raise PushError("subscription keys are not valid") from exc
+
+
+_B64URL = re.compile(r"^[A-Za-z0-9_-]*={0,2}$")
+
+
+def _strict_b64url(text: str) -> bytes:
+    if len(text) > 200 or not _B64URL.match(text):
+        raise ValueError("not base64url")
+    return b64url_decode(text.rstrip("="))
 
 
 # --- VAPID ------------------------------------------------------------------------------------------

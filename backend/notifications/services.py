@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.cases.events import CaseUpdated
@@ -18,8 +22,12 @@ from backend.core import i18n
 from backend.core.db import ALL_TENANTS
 from backend.core.errors import BadRequest, NotFound
 from backend.core.tenancy import TenantContext
+from backend.news.models import NewsSubscription
 from backend.notifications.models import CaseSubscription, OutboxMessage, PushSubscription, VapidKey
 from backend.notifications.push import PushError, VapidKeyPair, check_endpoint, check_keys, topic_for
+from backend.notifications.schemas import SubscriptionIn
+
+log = logging.getLogger("rathaus.notifications")
 
 HOUR = 3600
 TTL_STATUS = 2 * 24 * HOUR
@@ -85,46 +93,62 @@ class SubscriptionService:
         self.tenant = tenant
         self.allowlist = allowlist
 
-    async def subscribe(self, subscription: dict[str, Any], token: str) -> PushSubscription:
-        """Link this device to the case behind the tracking token (a device may follow several cases)."""
-        endpoint = subscription.get("endpoint")
-        keys = subscription.get("keys") or {}
-        if not isinstance(endpoint, str) or not isinstance(keys, dict):
-            raise BadRequest(i18n.gettext("The subscription is incomplete."))
-        p256dh, auth = keys.get("p256dh"), keys.get("auth")
-        if not isinstance(p256dh, str) or not isinstance(auth, str):
-            raise BadRequest(i18n.gettext("The subscription is incomplete."))
+    async def subscribe(self, subscription: SubscriptionIn, token: str) -> PushSubscription:
+        """Link this device to the case behind the tracking token (a device may follow several cases).
+
+        Idempotent, also when the browser sends the same subscription several times at once: the rows
+        are inserted with ON CONFLICT DO NOTHING and read back, so a concurrent twin never fails.
+        """
+        case_id = await self._case_id(token)
+        device = await self.device(subscription)
+        await self.insert_once(
+            CaseSubscription,
+            ("case_id", "subscription_id"),
+            tenant_id=self.tenant.id,
+            case_id=case_id,
+            subscription_id=device.id,
+        )
+        await self.session.flush()
+        return device
+
+    async def device(self, subscription: SubscriptionIn) -> PushSubscription:
+        """The device behind a browser's subscription, checked, stored once per municipality, keys kept current.
+
+        Requests (above) and news categories (backend/news) share it: one device, one row, one key pair.
+        """
+        endpoint, p256dh, auth = subscription.endpoint, subscription.keys.p256dh, subscription.keys.auth
         try:
             check_endpoint(endpoint, self.allowlist)
             check_keys(p256dh, auth)
         except PushError as exc:
             raise BadRequest(i18n.gettext("This push service is not accepted: %(reason)s", reason=str(exc))) from exc
-        case_id = await self._case_id(token)
         key = await VapidKeyService(self.session).active()
         digest = endpoint_hash(endpoint)
-        device = await self.session.scalar(select(PushSubscription).where(PushSubscription.endpoint_hash == digest))
-        if device is None:
-            device = PushSubscription(
-                tenant_id=self.tenant.id,
-                endpoint=endpoint,
-                endpoint_hash=digest,
-                p256dh=p256dh,
-                auth=auth,
-                vapid_key_id=key.id,
-            )
-            self.session.add(device)
-            await self.session.flush()
-        elif (device.p256dh, device.auth) != (p256dh, auth):
-            device.p256dh, device.auth, device.vapid_key_id = p256dh, auth, key.id
-        linked = await self.session.scalar(
-            select(CaseSubscription.id).where(
-                CaseSubscription.case_id == case_id, CaseSubscription.subscription_id == device.id
-            )
+        await self.insert_once(
+            PushSubscription,
+            ("tenant_id", "endpoint_hash"),
+            tenant_id=self.tenant.id,
+            endpoint=endpoint,
+            endpoint_hash=digest,
+            p256dh=p256dh,
+            auth=auth,
+            vapid_key_id=key.id,
         )
-        if linked is None:
-            self.session.add(CaseSubscription(tenant_id=self.tenant.id, case_id=case_id, subscription_id=device.id))
-            await self.session.flush()
-        return device
+        device = await self.session.scalar(
+            select(PushSubscription)
+            .where(PushSubscription.endpoint_hash == digest)
+            .execution_options(populate_existing=True)
+        )
+        if device is None:  # pragma: no cover - inserted or found just above
+            raise NotFound()
+        if (device.p256dh, device.auth) != (p256dh, auth):
+            device.p256dh, device.auth, device.vapid_key_id = p256dh, auth, key.id
+        return device  # type: ignore[no-any-return]
+
+    async def insert_once(self, model: Any, unique: tuple[str, ...], **values: Any) -> None:
+        """INSERT … ON CONFLICT (unique) DO NOTHING, on PostgreSQL and SQLite alike."""
+        insert = postgresql_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
+        await self.session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=unique))
 
     async def unsubscribe(self, endpoint: str, token: str) -> None:
         """Stop notifications about this case on this device; the device is forgotten when it follows nothing."""
@@ -143,6 +167,11 @@ class SubscriptionService:
             select(CaseSubscription.id).where(CaseSubscription.subscription_id == device.id).limit(1)
         )
         if rest is None:
+            # A device that still wants news (backend/news) stays.
+            rest = await self.session.scalar(
+                select(NewsSubscription.id).where(NewsSubscription.subscription_id == device.id).limit(1)
+            )
+        if rest is None:
             await self.session.delete(device)
         await self.session.flush()
 
@@ -153,12 +182,15 @@ class SubscriptionService:
         return case_id  # type: ignore[no-any-return]
 
 
-async def undelivered(session: AsyncSession, limit: int = 200) -> list[tuple[OutboxMessage, str, uuid.UUID]]:
+async def undelivered(
+    session: AsyncSession, tenant: TenantContext, limit: int = 200
+) -> list[tuple[OutboxMessage, str, uuid.UUID]]:
     """The municipality's notifications that failed for good: (message, case reference, case id), newest first."""
     rows = await session.execute(
         select(OutboxMessage, Case.reference, Case.id)
         .join(Case, Case.id == OutboxMessage.case_id)
-        .where(OutboxMessage.status.in_(("dead", "failed")))
+        # The session is scoped to the municipality already; saying so here keeps it so if that ever changes.
+        .where(OutboxMessage.tenant_id == tenant.id, OutboxMessage.status.in_(("dead", "failed")))
         .order_by(OutboxMessage.updated_at.desc())
         .limit(limit)
     )
@@ -168,40 +200,92 @@ async def undelivered(session: AsyncSession, limit: int = 200) -> list[tuple[Out
 # --- what a notification says -------------------------------------------------------------------------
 
 
-def notification_text(event: CaseUpdated) -> str:
-    """What the notification says, in the case's language, without personal data."""
+@dataclass(frozen=True)
+class Kind:
+    """One kind of notification: which events it covers, what it says, how urgent it is."""
+
+    event: str  # CaseUpdated.kind
+    status: str | None  # only events with this status; None: any status
+    text: Callable[[CaseUpdated], str]
+    urgency: str = "normal"
+    ttl: int = TTL_STATUS
+
+
+def _status_text(event: CaseUpdated) -> str:
+    return i18n.gettext("Your request %(ref)s is now: %(status)s", ref=event.reference, status=status_wording(event))
+
+
+def status_wording(event: CaseUpdated) -> str:
+    """The event's status as the citizen reads it, in the current language: the service's wording, else the shared."""
     from backend.cases import workflow
 
+    return event.status_labels.get(i18n.get_language()) or workflow.label(event.status)
+
+
+# Most specific first. Every kind here is checked for German and English wording by the tests.
+KINDS: dict[str, Kind] = {
+    "needs_info": Kind(
+        "status_changed",
+        "needs_info",
+        lambda e: i18n.gettext("The town hall needs information for your request %(ref)s.", ref=e.reference),
+        urgency="high",
+        ttl=TTL_NEEDS_INFO,
+    ),
+    "status_changed": Kind("status_changed", None, _status_text),
+    "public_message": Kind(
+        "public_message",
+        None,
+        lambda e: i18n.gettext("New message about your request %(ref)s.", ref=e.reference),
+    ),
+}
+
+
+def kind_of(event: CaseUpdated) -> str | None:
+    """The notification an event causes; None for events citizens are not notified of."""
+    for name, kind in KINDS.items():
+        if kind.event == event.kind and kind.status in (None, event.status):
+            return name
+    return None
+
+
+def notification_text(event: CaseUpdated) -> str:
+    """What the notification says, in the case's language, without personal data."""
+    name = kind_of(event)
+    if name is None:
+        raise ValueError(f"no notification for {event.kind!r}")
     with in_language(event.language):
-        if event.kind == "status_changed" and event.status == "needs_info":
-            body = i18n.gettext("The town hall needs information for your request %(ref)s.", ref=event.reference)
-        elif event.kind == "status_changed":
-            body = i18n.gettext(
-                "Your request %(ref)s is now: %(status)s", ref=event.reference, status=workflow.label(event.status)
-            )
-        else:
-            body = i18n.gettext("New message about your request %(ref)s.", ref=event.reference)
-    return body
+        return KINDS[name].text(event)
 
 
-async def enqueue_case_update(session: AsyncSession, event: CaseUpdated) -> None:
-    """Listener: one outbox row per device following the case, or an e-mail when there is none."""
-    body = notification_text(event)
-    payload = {
+def payload_for(event: CaseUpdated) -> dict[str, str]:
+    """What a device is sent (and an e-mail says): no personal data, only the reference and a hint."""
+    return {
         "title": event.tenant_name,
-        "body": body,
+        "body": notification_text(event),
         "url": f"/r/{event.tracking_token}",
         "tag": f"case-{event.case_id}",
     }
-    needs_info = event.kind == "status_changed" and event.status == "needs_info"
+
+
+async def enqueue_case_update(session: AsyncSession, event: CaseUpdated) -> None:
+    """Listener: one outbox row per device following the case, or an e-mail when there is none.
+
+    The payload keeps the page's path; the worker makes it the municipality's public address when it
+    sends (backend/tenants/urls.py), so a changed host or port applies to what is still queued.
+    """
+    name = kind_of(event)
+    if name is None:
+        log.warning("no notification defined for case event %r", event.kind)
+        return
+    kind = KINDS[name]
     common: dict[str, Any] = {
         "tenant_id": event.tenant_id,
         "case_id": event.case_id,
         "language": event.language,
-        "payload": payload,
+        "payload": payload_for(event),
         "topic": topic_for(event.case_id.bytes),
-        "urgency": "high" if needs_info else "normal",
-        "ttl": TTL_NEEDS_INFO if needs_info else TTL_STATUS,
+        "urgency": kind.urgency,
+        "ttl": kind.ttl,
         "next_attempt_at": _now(),
     }
     devices = list(
@@ -209,13 +293,83 @@ async def enqueue_case_update(session: AsyncSession, event: CaseUpdated) -> None
     )
     for device_id in devices:
         session.add(OutboxMessage(channel="push", subscription_id=device_id, **common))
-    if not devices and event.contact_email:
+    if not devices and event.contact_email and not event.emails_off:
         session.add(OutboxMessage(channel="email", email=event.contact_email, **common))
+    await notify_followers(session, event, kind)
     await session.flush()
+
+
+# What the citizen of a duplicate (backend/cases/duplicates.py) is told about its main case.
+FOLLOWER_TEXTS: dict[str, Callable[[CaseUpdated, str], str]] = {
+    "status_changed": lambda e, ref: i18n.gettext(
+        "Request %(main)s, into which your request %(ref)s was merged, is now: %(status)s",
+        main=e.reference,
+        ref=ref,
+        status=status_wording(e),
+    ),
+    "public_message": lambda e, ref: i18n.gettext(
+        "New message about request %(main)s, into which your request %(ref)s was merged.", main=e.reference, ref=ref
+    ),
+}
+
+
+def follower_kind(event: CaseUpdated) -> str | None:
+    """What a duplicate's citizen hears of an event of its main case; None for nothing. A question to the main
+    case's citizen (needs_info) is theirs alone: the followers hear of the answer's outcome."""
+    if event.kind == "status_changed" and event.status == "needs_info":
+        return None
+    return event.kind if event.kind in FOLLOWER_TEXTS else None
+
+
+async def notify_followers(session: AsyncSession, event: CaseUpdated, kind: Kind) -> None:
+    """The citizens of the case's duplicates follow it: each device of theirs (or their e-mail address, if
+    none follows) gets the event in their own language, linking to their own request."""
+    name = follower_kind(event)
+    if name is None:
+        return
+    followers = list(
+        (
+            await session.execute(
+                select(
+                    Case.id, Case.reference, Case.tracking_token, Case.language, Case.contact_email, Case.emails_off
+                ).where(Case.duplicate_of_id == event.case_id)
+            )
+        ).tuples()
+    )
+    if not followers:
+        return
+    devices: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for case_id, device_id in (
+        await session.execute(
+            select(CaseSubscription.case_id, CaseSubscription.subscription_id).where(
+                CaseSubscription.case_id.in_([f[0] for f in followers])
+            )
+        )
+    ).tuples():
+        devices.setdefault(case_id, []).append(device_id)
+    for case_id, reference, token, language, email, emails_off in followers:
+        with in_language(language):
+            body = FOLLOWER_TEXTS[name](event, reference)
+        common: dict[str, Any] = {
+            "tenant_id": event.tenant_id,
+            "case_id": case_id,
+            "language": language,
+            "payload": {"title": event.tenant_name, "body": body, "url": f"/r/{token}", "tag": f"case-{case_id}"},
+            "topic": topic_for(case_id.bytes),
+            "urgency": "normal",
+            "ttl": kind.ttl,
+            "next_attempt_at": _now(),
+        }
+        for device_id in devices.get(case_id, []):
+            session.add(OutboxMessage(channel="push", subscription_id=device_id, **common))
+        if not devices.get(case_id) and email and not emails_off:
+            session.add(OutboxMessage(channel="email", email=email, **common))
 
 
 async def email_fallback(session: AsyncSession, message: OutboxMessage) -> None:
     """After a device turned out to be gone: mail the same notification if no other device follows the case."""
+    if message.case_id is None:  # an announcement (backend/news): pushed only, never mailed
+        return
     others = await session.scalar(
         select(CaseSubscription.id)
         .where(CaseSubscription.case_id == message.case_id)
@@ -225,7 +379,9 @@ async def email_fallback(session: AsyncSession, message: OutboxMessage) -> None:
     if others is not None:
         return
     email = await session.scalar(
-        select(Case.contact_email).where(Case.id == message.case_id).execution_options(**{ALL_TENANTS: True})
+        select(Case.contact_email)
+        .where(Case.id == message.case_id, Case.emails_off.is_(False))
+        .execution_options(**{ALL_TENANTS: True})
     )
     if email:
         session.add(

@@ -44,3 +44,37 @@ def theme_css(primary: str, accent: str) -> str:
         f"--brand-ink:{brand};--accent:{darken_until_readable(accent)};"
         "}"
     )
+
+
+# The rule the branding form enforces (WCAG 2.1 AA):
+# - the primary colour carries white text (header, buttons), so white on it must reach 4.5:1 (1.4.3, text);
+# - the accent marks focus rings, links and other UI parts on white pages, so it must reach 3:1 against
+#   white (1.4.11, non-text contrast).
+# Refusing instead of silently darkening keeps what the town sees in the form equal to what citizens see.
+PRIMARY_TEXT_RATIO = 4.5
+ACCENT_UI_RATIO = 3.0
+WHITE = "#ffffff"
+
+
+def parse_colour(value: str) -> str | None:
+    """``#rrggbb`` in lower case, or None for anything else (also accepts ``rrggbb`` and ``#rgb``)."""
+    v = value.strip().lower()
+    if not v.startswith("#"):
+        v = "#" + v
+    if len(v) == 4:
+        v = "#" + "".join(c * 2 for c in v[1:])
+    if len(v) != 7 or any(c not in "0123456789abcdef" for c in v[1:]):
+        return None
+    return v
+
+
+def colour_problems(primary: str, accent: str) -> dict[str, tuple[str, float]]:
+    """Per field, which rule a colour pair breaks and the contrast it reached (empty if both are readable)."""
+    problems: dict[str, tuple[str, float]] = {}
+    on_primary = contrast(primary, WHITE)
+    if on_primary < PRIMARY_TEXT_RATIO:
+        problems["primary_color"] = ("text", on_primary)
+    on_white = contrast(accent, WHITE)
+    if on_white < ACCENT_UI_RATIO:
+        problems["accent_color"] = ("ui", on_white)
+    return problems

@@ -4,7 +4,6 @@ the installable app: manifest, icons, service worker and offline page."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
@@ -18,10 +17,16 @@ from backend.catalogue.services import CatalogueService
 from backend.core import i18n
 from backend.core.deps import provide_session
 from backend.core.errors import NotFound
+from backend.core.offload import run_cpu
+from backend.core.security import is_local_path as _is_local_path
+from backend.core.storage import Storage
 from backend.core.tenancy import TenantContext, tenant_of
+from backend.news.services import NewsService
+from backend.news.services import label_map as news_labels
 from backend.settings import Settings
 from backend.tenants import manifest
 from backend.tenants.branding import theme_css
+from backend.tenants.legal import LegalService, render_text, titles
 from backend.tenants.services import TenantService
 
 
@@ -31,6 +36,10 @@ async def provide_icons(state: State) -> manifest.IconCache:
         settings: Settings = state.settings
         state.icon_cache = manifest.IconCache(folder=settings.data_dir / "icons")
     return state.icon_cache  # type: ignore[no-any-return]
+
+
+# The home page shows the most important current announcements; /news has all of them.
+HOME_NEWS = 3
 
 
 class TenantController(Controller):
@@ -49,8 +58,12 @@ class TenantController(Controller):
             tenants = await TenantService(session).list_active()
             return Template("platform.html", context={"tenants": tenants, "port": _port(request)})
         categories = await CatalogueService(session, tenant).search(q[:100])
-        template = "_services.html" if request.htmx and request.htmx.target == "service-list" else "home.html"
-        return Template(template, context={"categories": categories, "q": q[:100]})
+        if request.htmx and request.htmx.target == "service-list":
+            return Template("_services.html", context={"categories": categories, "q": q[:100]})
+        news = await NewsService(session, tenant).current(limit=HOME_NEWS)
+        return Template(
+            "home.html", context={"categories": categories, "q": q[:100], "news": news, "labels": news_labels()}
+        )
 
     @get("/theme.css", media_type="text/css")
     async def theme(self, request: Request[Any, Any, Any]) -> Response[str]:
@@ -84,8 +97,31 @@ class TenantController(Controller):
         tenant = tenant_of(request)
         if name not in manifest.ICONS:
             raise NotFound()
-        icon = icons.get(tenant, name)
+        icon = icons.cached(tenant, name)
+        if icon is None:  # drawn off the event loop, from the logo when there is one
+            logo = await _logo_bytes(request, tenant)
+            if tenant.logo_key and logo is None:  # the stored logo cannot be read now: draw, but keep nothing
+                spec = manifest.ICONS[name]
+                body = await run_cpu(
+                    manifest.render_icon, tenant.name, tenant.slug, tenant.primary_color, spec.size, spec.purpose
+                )
+                return _cached(request, body, "image/png", "public, no-cache")
+            icon = await run_cpu(icons.get, tenant, name, logo)
         return _cached(request, icon.body, "image/png", manifest.icon_cache_control(v, tenant), icon.etag)
+
+    @get("/logo", exclude_from_csrf=True)
+    async def logo(self, request: Request[Any, Any, Any], v: FromQuery[str] = "") -> Response[bytes]:
+        """The municipality's logo (a PNG cleaned when it was uploaded); 404 without one."""
+        tenant = tenant_of(request)
+        body = await _logo_bytes(request, tenant)
+        if body is None:
+            raise NotFound()
+        cache = "public, max-age=86400" if v and v == tenant.logo_version else "public, no-cache"
+        return _cached(request, body, "image/png", cache)
+
+    @get("/favicon.ico", exclude_from_csrf=True)
+    async def favicon(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        return _cached(request, manifest.platform_favicon(), "image/x-icon", "public, max-age=86400")
 
     @get("/sw.js", exclude_from_csrf=True)
     async def service_worker(self, request: Request[Any, Any, State]) -> Response[bytes]:
@@ -102,15 +138,48 @@ class TenantController(Controller):
         response.headers["Service-Worker-Allowed"] = "/"
         return response
 
+    @get("/contact")
+    async def contact(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
+        tenant = tenant_of(request)
+        contact = await LegalService(session, tenant.id).contact()
+        hours = (contact.opening_hours or {}).get(i18n.get_language(), "")
+        return Template("contact.html", context={"contact": contact, "hours": render_text(hours) if hours else ""})
+
+    @get(["/imprint", "/privacy", "/accessibility"])
+    async def legal(self, request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]) -> Template:
+        tenant = tenant_of(request)
+        kind = request.url.path.strip("/")
+        service = LegalService(session, tenant.id)
+        body = await service.page(kind, i18n.get_language(), tenant.name)
+        context = {"kind": kind, "title": titles()[kind], "body": render_text(body)}
+        if kind == "accessibility":
+            context["feedback_email"] = (await service.contact()).feedback_email
+        return Template("legal.html", context=context)
+
     @get("/language/{code:str}")
-    async def language(self, code: FromPath[str], next: FromQuery[str] = "/") -> Redirect:  # noqa: A002
+    async def language(
+        self,
+        request: Request[Any, Any, Any],
+        code: FromPath[str],
+        next: FromQuery[str] = "/",  # noqa: A002
+    ) -> Redirect:
         target = next if _is_local_path(next) else "/"
         response = Redirect(path=target, status_code=303)
-        if code in i18n.SUPPORTED_LANGUAGES:
-            response.set_cookie(
-                i18n.LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax", httponly=True
-            )
+        tenant: TenantContext | None = request.state.get("tenant")
+        allowed = tenant.enabled_languages if tenant else i18n.SUPPORTED_LANGUAGES
+        if code in allowed:
+            response.set_cookie(i18n.LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
         return response
+
+
+async def _logo_bytes(request: Request[Any, Any, Any], tenant: TenantContext) -> bytes | None:
+    if not tenant.logo_key:
+        return None
+    storage: Storage = request.app.state.storage
+    try:
+        return await storage.get(tenant.logo_key)
+    except (OSError, ValueError):  # gone from the storage: the icons fall back to the monogram
+        return None
 
 
 def _cached(
@@ -122,11 +191,6 @@ def _cached(
     if etag in (t.strip() for t in request.headers.get("if-none-match", "").split(",")):
         return Response(b"", status_code=304, headers=headers, media_type=media_type)
     return Response(body, media_type=media_type, headers=headers)
-
-
-def _is_local_path(target: str) -> bool:
-    parts = urlsplit(target)
-    return target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc
 
 
 def _port(request: Request[Any, Any, Any]) -> str:

@@ -22,8 +22,10 @@ from backend.core.tenancy import TenantContext
 from backend.tenants.branding import readable_on, theme_css
 
 # Bump when the drawing below changes, so every client refetches its icons.
-ICON_STYLE = "1"
+ICON_STYLE = "2"
 SHORT_NAME_MAX = 12
+# What an admin may type as the short name: launchers cut off after about 12–15 characters.
+SHORT_NAME_LIMIT = 15
 BACKGROUND = "#ffffff"
 
 # Words that say what kind of municipality it is rather than which one.
@@ -82,6 +84,11 @@ def short_name(name: str, slug: str) -> str:
     return words[0][: SHORT_NAME_MAX - 1] + "…" if words else slug[:SHORT_NAME_MAX]
 
 
+def home_screen_name(tenant: TenantContext) -> str:
+    """The name under the app's icon: the admin's short name, else one derived from the name."""
+    return tenant.short_name or short_name(tenant.name, tenant.slug)
+
+
 def _ascii_letter(word: str) -> str:
     """The word's first letter as the bundled font can draw it (it only has ASCII): "Überlingen" → "U"."""
     for ch in unicodedata.normalize("NFKD", word):
@@ -109,7 +116,10 @@ def monogram(name: str, slug: str) -> str:
 
 def branding_version(tenant: TenantContext, logo: bytes | None = None) -> str:
     """Changes whenever anything drawn on the icons changes; part of every icon URL."""
-    h = hashlib.sha256(f"{ICON_STYLE}|{tenant.name}|{tenant.slug}|{tenant.primary_color.lower()}".encode())
+    # The logo's storage key is new for every upload, so a new logo gives new icon URLs.
+    h = hashlib.sha256(
+        f"{ICON_STYLE}|{tenant.name}|{tenant.slug}|{tenant.primary_color.lower()}|{tenant.logo_key}".encode()
+    )
     if logo:
         h.update(hashlib.sha256(logo).digest())
     return h.hexdigest()[:10]
@@ -135,13 +145,13 @@ def build_manifest(tenant: TenantContext) -> dict[str, Any]:
     return {
         "id": "/",
         "name": tenant.name,
-        "short_name": short_name(tenant.name, tenant.slug),
+        "short_name": home_screen_name(tenant),
         "start_url": "/?source=pwa",
         "scope": "/",
         "display": "standalone",
         "theme_color": tenant.primary_color,
         "background_color": BACKGROUND,
-        "lang": tenant.default_language,
+        "lang": tenant.default_language_or_platform,
         "dir": "ltr",
         "icons": [
             {"src": icon_url(tenant, "192.png"), "sizes": "192x192", "type": "image/png", "purpose": "any"},
@@ -203,7 +213,7 @@ def _logo_image(logo: bytes, box: int) -> Image.Image | None:
 def render_icon(
     name: str, slug: str, primary_color: str, size: int, purpose: str = "any", logo: bytes | None = None
 ) -> bytes:
-    """A square PNG: the logo if there is one, else a monogram on the primary colour.
+    """A square PNG: the logo if there is one, else a monogram, on the primary colour.
 
     A maskable icon keeps everything inside the inner 80 % (the circle a launcher may crop to), a badge is
     the glyph alone in white on transparent (the system colours it).
@@ -214,16 +224,30 @@ def render_icon(
         img.paste((255, 255, 255, 255), ((size - mask.width) // 2, (size - mask.height) // 2), mask)
         return _png(img.quantize(colors=16, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE), None)
     # Fractions of the side the drawing may use: any → generous; maskable → within the safe circle.
-    logo_box, glyph_w, glyph_h = (0.8, 0.64, 0.5) if purpose == "any" else (0.56, 0.5, 0.36)
+    # A square logo of 0.56 reaches 0.396 from the centre at its corners: inside the maskable safe circle.
+    logo_box, glyph_w, glyph_h = (0.72, 0.64, 0.5) if purpose == "any" else (0.56, 0.5, 0.36)
     logo_img = _logo_image(logo, int(size * logo_box)) if logo else None
     if logo_img is not None:
-        img = Image.new("RGB", (size, size), _rgb(BACKGROUND))
+        img = Image.new("RGB", (size, size), _rgb(primary_color))
         img.paste(logo_img, ((size - logo_img.width) // 2, (size - logo_img.height) // 2), logo_img)
         return _png(img, colors=64)
     img = Image.new("RGB", (size, size), _rgb(primary_color))
     mask = _glyph_mask(monogram(name, slug), int(size * glyph_w), int(size * glyph_h))
     img.paste(_rgb(readable_on(primary_color)), ((size - mask.width) // 2, (size - mask.height) // 2), mask)
     return _png(img, colors=16)
+
+
+PLATFORM_NAME = "Rathaus"
+PLATFORM_COLOR = "#1d4f91"  # the default look's --brand
+
+
+@lru_cache(maxsize=1)
+def platform_favicon() -> bytes:
+    """/favicon.ico: the platform's own monogram, the same on every host (browsers ask for it unprompted)."""
+    big = Image.open(io.BytesIO(render_icon(PLATFORM_NAME, "rathaus", PLATFORM_COLOR, 48))).convert("RGBA")
+    buf = io.BytesIO()
+    big.save(buf, format="ICO", sizes=[(16, 16), (32, 32), (48, 48)])
+    return buf.getvalue()
 
 
 def _png(img: Image.Image, colors: int | None) -> bytes:
@@ -253,19 +277,34 @@ class IconCache:
         self._entries: OrderedDict[tuple[Any, ...], Icon] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, tenant: TenantContext, variant: str, logo: bytes | None = None) -> Icon:
-        spec = ICONS[variant]
-        version = branding_version(tenant, logo)
-        key: tuple[Any, ...] = (tenant.id, tenant.primary_color.lower(), tenant.name, variant, version)
+    def cached(self, tenant: TenantContext, variant: str) -> Icon | None:
+        """The icon if it is drawn already (in memory or on disk): no logo needs loading for it."""
+        version = branding_version(tenant)
+        key = self._key(tenant, variant, version)
         with self._lock:
             hit = self._entries.get(key)
             if hit is not None:
                 self._entries.move_to_end(key)
                 return hit
         body = self._read(tenant.id, version, variant)
-        if body is None:
-            body = render_icon(tenant.name, tenant.slug, tenant.primary_color, spec.size, spec.purpose, logo)
-            self._write(tenant.id, version, variant, body)
+        return None if body is None else self._keep(key, body)
+
+    def get(self, tenant: TenantContext, variant: str, logo: bytes | None = None) -> Icon:
+        """The icon, drawn if needed: from ``logo`` (the bytes of ``tenant.logo_key``) when given."""
+        spec = ICONS[variant]
+        hit = self.cached(tenant, variant)
+        if hit is not None:
+            return hit
+        version = branding_version(tenant)
+        body = render_icon(tenant.name, tenant.slug, tenant.primary_color, spec.size, spec.purpose, logo)
+        self._write(tenant.id, version, variant, body)
+        return self._keep(self._key(tenant, variant, version), body)
+
+    @staticmethod
+    def _key(tenant: TenantContext, variant: str, version: str) -> tuple[Any, ...]:
+        return (tenant.id, tenant.primary_color.lower(), tenant.name, variant, version)
+
+    def _keep(self, key: tuple[Any, ...], body: bytes) -> Icon:
         icon = Icon(body, etag_for(body))
         with self._lock:
             self._entries[key] = icon
@@ -307,7 +346,7 @@ def icon_cache_control(requested_version: str, tenant: TenantContext) -> str:
 
 # The app shell: what the offline page needs, besides the municipality's theme and icons.
 # htmx is not part of it: it is fetched (and then cached) only when a live form is first used.
-SHELL_STATIC = ("css/app.css", "js/app.js", "js/pwa.js")
+SHELL_STATIC = ("css/app.css", "js/app.js", "js/pwa.js", "js/myrequests.js")
 _PLACEHOLDER = re.compile(r'"__VERSION__"|__SHELL__')
 
 

@@ -297,6 +297,66 @@ def test_form_works_without_javascript(
     replay_without_scripts(open_context, page.url, page.content(), "tracking page")
 
 
+def test_review_page_keeps_the_photo_on_reload_and_language_switch_and_back_after_sending_says_sent(
+    live_server: LiveServer,
+    e2e_tenant: TenantFixture,
+    open_context: Any,
+    small_photo: Path,
+) -> None:
+    _, page = open_context("citizen who reloads", **PHONE)
+    page.goto(live_server.url(e2e_tenant, "/s/street-light/form"))
+    page.locator("#where__address").fill(ADDRESS)
+    page.locator("#what").fill(WHAT)
+    page.locator("#photos").set_input_files(small_photo)
+    page.locator("button[name=action][value=review]").click()
+    expect(page).to_have_url(re.compile(r"/s/street-light/review/[A-Za-z0-9_-]{16,}$"))
+    review_url = page.url
+    expect_photo_loaded(page, "dl.answers .photos")
+
+    # Back shows the form with the kept draft, photo included; forward shows the review again.
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/s/street-light/form\?draft="))
+    expect(page.locator("#where__address")).to_have_value(ADDRESS)
+    expect(page.locator("input[name=photos__keep]")).to_be_checked()
+    page.go_forward()
+    expect(page.locator("h1")).to_have_text("Ihr Anliegen prüfen")
+    expect(page).to_have_url(review_url)
+
+    page.reload()
+    expect(page).to_have_url(review_url)
+    expect(page.locator("dl.answers")).to_contain_text(WHAT)
+    expect_photo_loaded(page, "dl.answers .photos")
+
+    page.locator("nav.lang-switch a[hreflang=en]").click()
+    expect(page).to_have_url(review_url)
+    expect(page.locator("h1")).to_have_text("Check your request")
+    expect(page.locator("dl.answers")).to_contain_text(ADDRESS)
+    expect_photo_loaded(page, "dl.answers .photos")
+    check_a11y(page, "review after the language switch")
+
+    # "Change answers" reopens the kept draft, photo included; the review comes back with it.
+    page.locator("a", has_text="Change answers").click()
+    expect(page).to_have_url(re.compile(r"/s/street-light/form\?draft="))
+    expect(page.locator("#where__address")).to_have_value(ADDRESS)
+    expect(page.locator("input[name=photos__keep]")).to_be_checked()
+    expect(page.locator("[data-draft-notice]")).to_be_hidden()
+    page.locator("button[name=action][value=review]").click()
+    expect(page).to_have_url(review_url)
+    expect_photo_loaded(page, "dl.answers .photos")
+
+    page.locator("form[action='/s/street-light/submit'] button.button-primary").click()
+    expect(page).to_have_url(re.compile(r"/r/[^/?]+\?new=1$"))
+    track = tracking_path(page)
+
+    # Back after sending: the review's address says it was sent and leads to the request.
+    page.go_back()
+    expect(page).to_have_url(review_url)
+    expect(page.locator("h1")).to_have_text("Your request was sent")
+    expect(page.locator(f".confirmation a[href='{track}']")).to_be_visible()
+    expect(page.locator("form[action='/s/street-light/submit']")).to_have_count(0)
+    check_a11y(page, "review address after sending")
+
+
 def test_error_summary_takes_focus_and_links_to_the_fields(
     live_server: LiveServer,
     e2e_tenant: TenantFixture,

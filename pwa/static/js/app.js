@@ -2,6 +2,8 @@
 (function () {
   "use strict";
 
+  var shownAt = null; // the address this document shows (see the popstate listener below)
+
   function deviceKey() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     var bytes = new Uint8Array(18);
@@ -120,7 +122,22 @@
             bar.value = pct;
             status.textContent = form.dataset.msgUploading.replace("{percent}", pct);
           });
-          xhr.addEventListener("load", function () { swapPage(xhr.responseText); });
+          xhr.addEventListener("load", function () {
+            var target = xhr.responseURL && new URL(xhr.responseURL);
+            if (target && target.pathname !== new URL(form.getAttribute("action"), window.location.href).pathname) {
+              // The answers were taken and the review has its own address: show it there, so reload and the
+              // language switch work as without JavaScript; back (and forward) load the kept draft anew.
+              var key = form.querySelector("[data-idempotency-key]");
+              if (key) {
+                history.replaceState(null, "", window.location.pathname + "?draft=" + encodeURIComponent(key.value));
+                history.pushState(null, "", xhr.responseURL);
+              } else { // a message form: the page it answers shows the message now
+                history.replaceState(null, "", xhr.responseURL);
+              }
+              shownAt = target.pathname + target.search;
+            }
+            swapPage(xhr.responseText);
+          });
           xhr.addEventListener("error", function () { status.textContent = form.dataset.msgFailed; });
           xhr.send(data);
         });
@@ -183,7 +200,29 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    shownAt = window.location.pathname + window.location.search;
+    var page = document.querySelector("[data-address]");
+    if (page && page.dataset.address !== window.location.pathname) {
+      // Back or forward arrived before this script listened (see popstate): show the page of the address.
+      window.location.reload();
+      return;
+    }
     init(document);
     focusErrors(document);
+  });
+
+  /* The form and its review share one document after an upload (see initUploads): back and forward between
+     them load the page at the new address. Chrome keeps the two entries in one document even after a reload,
+     so the form page listens too. */
+  window.addEventListener("popstate", function () {
+    var at = window.location.pathname + window.location.search; // a jump to #field is no other page
+    if (at === shownAt) return;
+    if (document.querySelector("form[data-upload-form], [data-reload-on-restore]")) window.location.reload();
+  });
+
+  /* A review page shown again from the back/forward cache may be out of date (the request may have been
+     sent since): ask the server, which then shows that it was sent. */
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && document.querySelector("[data-reload-on-restore]")) window.location.reload();
   });
 })();

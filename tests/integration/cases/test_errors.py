@@ -19,16 +19,12 @@ async def test_unknown_tracking_token_is_a_404_page(client: Client) -> None:
 
 async def test_post_without_csrf_token_is_a_403_page(client: Client, tenant: TenantFixture) -> None:
     await client.get(f"/s/{tenant.service_slug}/form")
-    response = await client.post(
-        f"/s/{tenant.service_slug}/form", data={**VALID_ANSWERS, "_csrf_token": "forged"}
-    )
+    response = await client.post(f"/s/{tenant.service_slug}/form", data={**VALID_ANSWERS, "_csrf_token": "forged"})
     assert response.status_code == 403
     assert "text/html" in response.headers["content-type"]
 
 
-async def test_malformed_ids_and_query_values_are_not_server_errors(
-    client: Client, tenant: TenantFixture
-) -> None:
+async def test_malformed_ids_and_query_values_are_not_server_errors(client: Client, tenant: TenantFixture) -> None:
     for path in (
         "/r/x/files/not-a-uuid",
         "/staff/cases/not-a-uuid",

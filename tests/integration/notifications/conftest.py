@@ -16,7 +16,8 @@ from backend.notifications.models import OutboxMessage
 from backend.settings import Settings
 from tests.conftest import Person, csrf_token
 from tests.factories import TenantFixture
-from tests.helpers import Client, login, staff_post, submit_case
+from tests.helpers import Client, login, staff_post
+from tests.helpers import submit_case as submit_with_receipt
 from tests.pushservice import PushService
 
 
@@ -27,6 +28,17 @@ async def empty_outbox(settings: Settings) -> None:
     async with unscoped_session(db) as session:
         await session.execute(delete(OutboxMessage))
     await db.get_engine().dispose()
+
+
+async def submit_case(client: Client, tenant: TenantFixture, **kwargs: Any) -> str:
+    """Submit a case and drop its receipt, so a test sees only the notifications it causes itself (the receipt
+    has tests of its own in test_conversation_mail.py)."""
+    tracking = await submit_with_receipt(client, tenant, **kwargs)
+    db = alchemy_config(client.app.state.settings)
+    async with unscoped_session(db) as session:
+        await session.execute(delete(OutboxMessage).where(OutboxMessage.tenant_id == tenant.id))
+    await db.get_engine().dispose()
+    return tracking
 
 
 @pytest.fixture
@@ -125,4 +137,4 @@ async def count(settings: Settings, model: Any, **where: Any) -> int:
         await db.get_engine().dispose()
 
 
-__all__ = ["Clerk", "count", "follow", "followed_case", "outbox"]
+__all__ = ["Clerk", "count", "follow", "followed_case", "outbox", "submit_case"]

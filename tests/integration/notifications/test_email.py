@@ -19,8 +19,8 @@ from backend.core.db import alchemy_config
 from backend.notifications.delivery import Deliverer
 from backend.settings import Settings
 from tests.factories import TenantFixture
-from tests.helpers import Client, submit_case
-from tests.integration.notifications.conftest import FAST, outbox
+from tests.helpers import Client
+from tests.integration.notifications.conftest import FAST, outbox, submit_case
 
 
 class Inbox:

@@ -21,8 +21,8 @@ from backend.tenants.models import Tenant
 from backend.tenants.services import to_context
 from tests.conftest import Person
 from tests.factories import TenantFixture
-from tests.helpers import Client, submit_case
-from tests.integration.notifications.conftest import FAST, count, follow, followed_case, outbox
+from tests.helpers import Client
+from tests.integration.notifications.conftest import FAST, count, follow, followed_case, outbox, submit_case
 from tests.pushservice import PushService
 
 
@@ -44,7 +44,8 @@ async def test_status_change_sends_exactly_one_readable_message(
     assert got.problems == [] and got.status == 201
     assert got.payload is not None and set(got.payload) == {"title", "body", "url", "tag"}
     assert got.payload["title"] == tenant.name
-    assert got.payload["url"] == tracking and got.payload["tag"] == f"case-{rows[0].case_id}"
+    assert got.payload["url"] == f"http://{tenant.slug}.localhost:8000{tracking}", "the public address of the case"
+    assert got.payload["tag"] == f"case-{rows[0].case_id}"
     reference = re.search(r"<strong>(\d{4}-\d{5})</strong>", (await client.get(tracking)).text).group(1)  # type: ignore[union-attr]
     assert got.payload["body"] == f"Ihr Anliegen {reference} ist jetzt: Wird geprüft"
     assert "anna@example.org" not in str(got.payload) and "Hauptstraße" not in str(got.payload)

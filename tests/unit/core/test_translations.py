@@ -172,6 +172,56 @@ def test_german_placeholders_match_the_english_ones() -> None:
     assert not problems, "\n".join(problems)
 
 
+# Texts that are rightly the same in German and English. Anything else left in English is a forgotten
+# translation (pybabel copies nothing, but a hurried translator may).
+SAME_IN_GERMAN = frozenset(
+    {
+        "Name",
+        "Person",
+        "Browser",
+        "Logo",
+        "Status",
+        "System",
+        "Text",
+        "Normal",  # a priority
+        "Status: %(from)s → %(to)s",
+        # Compass letters: N, S and W are the same; only east differs ("O" for Osten).
+        "%(degrees)s° N",
+        "%(degrees)s° S",
+        "%(degrees)s° W",
+    }
+)
+
+
+def test_german_entries_are_not_left_in_english() -> None:
+    catalog = _read(LOCALES / "de" / "LC_MESSAGES" / "messages.po", "de")
+    same = {
+        key
+        for key, message in _messages(catalog).items()
+        if _forms(message.string)[:1] == _forms(message.id)[:1] and _forms(key)[0] not in SAME_IN_GERMAN
+    }
+    assert not same, (
+        f"German entries identical to their English source (translate them, or add words that are the same "
+        f"in both languages to SAME_IN_GERMAN):\n{_fmt(same)}"
+    )
+
+
+# One gender-fair style: neutral wording ("die antragstellende Person", "Sie"), never "Bürger/in",
+# "die Bürgerin oder der Bürger" or the masculine alone. Names of offices ("Bürgerbüro") are fine.
+_NOT_GENDER_FAIR = re.compile(r"\w+/in(nen)?\b|\bBürger(in|innen|s|n)?\b|\w+in oder (ein|der|dem|den)\b")
+
+
+def test_german_uses_one_gender_fair_style() -> None:
+    catalog = _read(LOCALES / "de" / "LC_MESSAGES" / "messages.po", "de")
+    wrong = [
+        form
+        for message in _messages(catalog).values()
+        for form in _forms(message.string)
+        if _NOT_GENDER_FAIR.search(form)
+    ]
+    assert not wrong, f"Use neutral wording such as „antragstellende Person“ or „Sie“: {wrong}"
+
+
 def test_german_uses_german_quotation_marks() -> None:
     catalog = _read(LOCALES / "de" / "LC_MESSAGES" / "messages.po", "de")
     wrong = [
@@ -205,7 +255,7 @@ def locales() -> Iterator[None]:
 def test_gettext_translates_into_german() -> None:
     i18n.set_language("de")
     assert i18n.gettext("Received") == "Eingegangen"
-    assert i18n.gettext("Withdrawn by citizen") == "Vom Bürger zurückgezogen"
+    assert i18n.gettext("Withdrawn by citizen") == "Von der antragstellenden Person zurückgezogen"
     assert i18n.gettext("The file %(name)s is empty.", name="a.jpg") == "Die Datei a.jpg ist leer."
     assert i18n.ngettext("%(num)s request", "%(num)s requests", 1) == "1 Anliegen"
     assert i18n.ngettext("You can add up to %(num)s file.", "You can add up to %(num)s files.", 1) == (

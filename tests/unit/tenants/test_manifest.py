@@ -158,12 +158,23 @@ def test_disk_cache_serves_another_process(tmp_path: Path, monkeypatch: pytest.M
     assert IconCache(folder=tmp_path).get(tenant(), "maskable-512.png").body == first.body
 
 
-def test_a_logo_replaces_the_monogram() -> None:
+def test_a_logo_replaces_the_monogram_centred_on_the_primary_colour() -> None:
     buf = io.BytesIO()
     Image.new("RGB", (300, 100), (200, 30, 30)).save(buf, format="PNG")
     img = _png(render_icon("Stadt Musterstadt", "m", "#1d4f91", 192, "any", logo=buf.getvalue())).convert("RGB")
     centre = img.getpixel((96, 96))
-    assert isinstance(centre, tuple) and centre[0] > 150 and img.getpixel((2, 2)) == (255, 255, 255)
+    assert isinstance(centre, tuple) and centre[0] > 150 and img.getpixel((2, 2)) == (0x1D, 0x4F, 0x91)
+
+
+def test_a_maskable_logo_icon_keeps_the_logo_inside_the_safe_circle() -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (400, 400), (200, 30, 30)).save(buf, format="PNG")
+    size = 512
+    img = _png(render_icon("Stadt M", "m", "#1d4f91", size, "maskable", logo=buf.getvalue())).convert("RGB")
+    for x in range(0, size, 8):
+        for y in range(0, size, 8):
+            if img.getpixel((x, y)) != (0x1D, 0x4F, 0x91):
+                assert ((x - size / 2) ** 2 + (y - size / 2) ** 2) ** 0.5 <= size * 0.4
     broken = render_icon("Stadt Musterstadt", "m", "#1d4f91", 192, "any", logo=b"not an image")
     assert _png(broken).convert("RGB").getpixel((2, 2)) == (0x1D, 0x4F, 0x91)
 

@@ -1,0 +1,104 @@
+"""Live updates: a change noted on a database session is published to its municipality's channel on commit.
+
+A change is noted where it happens (``note``) and published only when that session commits, so a rolled-back
+change is never announced. Publishing goes through Litestar's channels: in memory for one process (the
+embedded default), PostgreSQL LISTEN/NOTIFY when the database is PostgreSQL, Redis when ``RATHAUS_REDIS_URL``
+is set, so every app instance's subscribers hear every instance's changes. ``inbox/live.py`` streams them to
+staff. An event names what changed, never what a citizen wrote: it must not carry personal data.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+import weakref
+from typing import Any
+
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.base import ChannelsBackend
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
+
+from backend.settings import Settings
+
+_PENDING = "rathaus_live_pending"
+
+# Each app's engine publishes through that app's plugin (tests and one process may hold several apps).
+_plugins: weakref.WeakKeyDictionary[Engine, ChannelsPlugin] = weakref.WeakKeyDictionary()
+
+
+def channel_of(tenant_id: uuid.UUID) -> str:
+    """One channel per municipality; a valid LISTEN name on PostgreSQL (letters, digits, underscore)."""
+    return f"rathaus_live_{tenant_id.hex}"
+
+
+def channels_backend(settings: Settings) -> ChannelsBackend:
+    if settings.redis_url:
+        from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+        from redis.asyncio import Redis
+
+        return RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url), key_prefix="rathaus_channels")
+    if settings.database_url.startswith("postgresql"):
+        from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
+
+        return AsyncPgChannelsBackend(dsn=_asyncpg_dsn(settings.database_url))
+    return MemoryChannelsBackend()
+
+
+def _asyncpg_dsn(database_url: str) -> str:
+    scheme, rest = database_url.split("://", 1)
+    return f"postgresql://{rest}" if scheme.startswith("postgresql") else database_url
+
+
+def channels_plugin(settings: Settings) -> ChannelsPlugin:
+    return ChannelsPlugin(backend=channels_backend(settings), arbitrary_channels_allowed=True)
+
+
+def attach(engine: AsyncEngine, plugin: ChannelsPlugin) -> None:
+    """Changes committed through ``engine`` are published through ``plugin`` (called by the app factory)."""
+    _plugins[engine.sync_engine] = plugin
+
+
+def note(session: AsyncSession | Session, tenant_id: uuid.UUID, payload: dict[str, Any]) -> None:
+    """Note a change; it is published when ``session`` commits, and forgotten if it rolls back."""
+    pending: dict[str, uuid.UUID] = session.info.setdefault(_PENDING, {})
+    pending.setdefault(json.dumps(payload, sort_keys=True), tenant_id)  # the same change noted twice: sent once
+
+
+def note_case(session: AsyncSession | Session, tenant_id: uuid.UUID, case_id: uuid.UUID, change: str) -> None:
+    """A case changed (``change`` is its timeline entry's kind, e.g. ``submitted`` or ``status_changed``)."""
+    note(session, tenant_id, {"case": str(case_id), "change": change})
+
+
+def publish_pending(session: AsyncSession) -> None:
+    """Publish what is noted now: for writes that committed without a transaction of the session's own."""
+    _publish(session.sync_session)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    _publish(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def _publish(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    bind = session.bind
+    engine = bind.engine if bind is not None else None
+    plugin = _plugins.get(engine) if engine is not None else None
+    if plugin is None:  # a command-line tool without an app: nobody is listening here
+        return
+    for payload, tenant_id in pending.items():
+        try:
+            plugin.publish(payload, channels=[channel_of(tenant_id)])
+        except RuntimeError:  # the app is shutting down and its publisher has stopped
+            return

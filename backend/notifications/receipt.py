@@ -1,0 +1,86 @@
+"""The receipt: one confirmation e-mail per submitted case that gave an address, never two.
+
+The outbox row's id is derived from the case's id, so writing it again (a retried submission, or the
+retry after a crash between the case's commit and the receipt's) finds the first row and adds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.cases.events import CaseSubmitted
+from backend.core import i18n
+from backend.notifications.models import OutboxMessage
+from backend.notifications.push import topic_for
+from backend.notifications.services import in_language
+
+RECEIPT_TTL = 7 * 24 * 3600
+_RECEIPTS = uuid.UUID("5f0d6c3e-8d0b-4a53-9a59-2a1e2b6f1c21")
+
+
+def receipt_id(case_id: uuid.UUID) -> uuid.UUID:
+    return uuid.uuid5(_RECEIPTS, str(case_id))
+
+
+def receipt_payload(event: CaseSubmitted) -> dict[str, Any]:
+    """What the receipt says, in the case's language: reference, service, date; the link is added when sent."""
+    with in_language(event.language):
+        body = i18n.gettext("We have received your request %(ref)s.", ref=event.reference)
+        details = [
+            i18n.gettext("Reference number: %(ref)s", ref=event.reference),
+            i18n.gettext("Service: %(service)s", service=i18n.translate_text(event.service_name)),
+            i18n.gettext("Received: %(date)s", date=i18n.fmt_datetime(event.created_at)),
+            i18n.gettext(
+                "Keep this e-mail: the link below is your private access to the request. "
+                "Anyone with the link can see it, so do not pass it on."
+            ),
+        ]
+    return {
+        "kind": "receipt",
+        "title": event.tenant_name,
+        "body": body,
+        "details": details,
+        "url": f"/r/{event.tracking_token}",
+        "tag": f"case-{event.case_id}",
+    }
+
+
+async def queue_receipt(session: AsyncSession, event: CaseSubmitted) -> None:
+    """Listener: write the case's receipt to the outbox unless it is there already (see the module's docstring)."""
+    if not event.contact_email:
+        return
+    now = datetime.datetime.now(datetime.UTC)
+    values = {
+        "id": receipt_id(event.case_id),
+        "tenant_id": event.tenant_id,
+        "channel": "email",
+        "case_id": event.case_id,
+        "email": event.contact_email,
+        "language": event.language,
+        "payload": receipt_payload(event),
+        "topic": topic_for(event.case_id.bytes),
+        "urgency": "normal",
+        "ttl": RECEIPT_TTL,
+        "status": "pending",
+        "attempts": 0,
+        "last_error": "",
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+    dialect = session.bind.dialect.name if session.bind is not None else ""
+    statement: Any
+    if dialect == "postgresql":
+        statement = pg_insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["id"])
+    elif dialect == "sqlite":
+        statement = sqlite_insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["id"])
+    else:  # pragma: no cover - the two databases we run on are above
+        statement = insert(OutboxMessage).values(**values)
+    await session.execute(statement)
