@@ -46,6 +46,7 @@ from backend.core.tenancy import HostCache, TenancyMiddleware
 from backend.core.text import ControlCharacterGuard
 from backend.inbox.controllers import InboxController
 from backend.inbox.external import ExternalController
+from backend.inbox.handling_pages import HandlingController
 from backend.inbox.list_pages import InboxListController
 from backend.inbox.live import EVENTS_PATH, LiveController
 from backend.inbox.statistics_pages import StatisticsController
@@ -170,6 +171,7 @@ def create_app(settings: Settings) -> Litestar:
                     InvitationController,
                     PasswordController,
                     InboxController,
+                    HandlingController,
                     InboxListController,
                     StatisticsController,
                     LiveController,

@@ -13,14 +13,14 @@ from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Stream, Template
 
-from backend.accounts.controllers import STAFF_DEPENDENCIES
 from backend.accounts.services import StaffIdentity
 from backend.cases.services import CaseService
+from backend.cases.staff import STAFF_CASE_DEPENDENCIES
 from backend.catalogue.controllers import provide_catalogue
 from backend.catalogue.services import CatalogueService
 from backend.core.tenancy import TenantContext
 from backend.inbox import export
-from backend.inbox.controllers import inbox_page, provide_inbox, provide_staff_cases, provide_staff_scope, provide_views
+from backend.inbox.controllers import inbox_page, provide_inbox, provide_views
 from backend.inbox.services import InboxFilter, InboxService
 from backend.inbox.views import SavedViewService, ViewProblem, normal_query
 
@@ -28,10 +28,8 @@ from backend.inbox.views import SavedViewService, ViewProblem, normal_query
 class InboxListController(Controller):
     path = "/staff"
     dependencies = {
-        **STAFF_DEPENDENCIES,
+        **STAFF_CASE_DEPENDENCIES,
         "catalogue": Provide(provide_catalogue),
-        "staff_scope": Provide(provide_staff_scope),
-        "cases": Provide(provide_staff_cases),
         "inbox": Provide(provide_inbox),
         "views": Provide(provide_views),
     }
