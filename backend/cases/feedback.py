@@ -177,7 +177,8 @@ class FeedbackService:
         return feedback
 
     async def figures(self) -> list[ServiceFigures]:
-        """Per service: how many cases were answered, how many resolved, the mean rating (latest answer per case)."""
+        """Per service: how many cases were answered, how many resolved, the mean rating (latest answer per case);
+        of the cases in the case service's scope (a clerk: their departments')."""
         later = aliased(CaseFeedback)
         latest = (
             ~select(later.id).where(later.case_id == CaseFeedback.case_id, later.round > CaseFeedback.round).exists()
@@ -191,7 +192,7 @@ class FeedbackService:
             )
             .join(Case, Case.service_id == Service.id)
             .join(CaseFeedback, CaseFeedback.case_id == Case.id)
-            .where(latest)
+            .where(latest, self.cases.scope.condition())
             .group_by(Service.id)
             .order_by(func.count(CaseFeedback.id).desc())
         )

@@ -13,12 +13,12 @@ from litestar.params import FromPath
 from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect, Template
 
-from backend.accounts.controllers import STAFF_DEPENDENCIES
 from backend.accounts.services import StaffIdentity
 from backend.cases import lookup
 from backend.cases.controllers import provide_cases
 from backend.cases.feedback import FeedbackService, parse_answer
 from backend.cases.services import CaseService
+from backend.cases.staff import STAFF_CASE_DEPENDENCIES
 from backend.core.errors import TITLES, TooManyRequests
 from backend.core.i18n import gettext as _
 from backend.core.tenancy import TenantContext, tenant_of
@@ -126,7 +126,7 @@ async def _limit_find(request: Request[Any, Any, State], tenant: TenantContext, 
 
 class StaffFeedbackController(Controller):
     path = "/staff"
-    dependencies = {**STAFF_DEPENDENCIES, "cases": Provide(provide_cases)}
+    dependencies = STAFF_CASE_DEPENDENCIES
 
     @get("/feedback")
     async def overview(self, staff: NamedDependency[StaffIdentity], cases: NamedDependency[CaseService]) -> Template:

@@ -18,6 +18,7 @@ from backend.tenants.models import Tenant
 from tests.conftest import Person
 from tests.factories import TenantFixture
 from tests.helpers import Client, login, staff_post, submit_case
+from tests.integration.inbox.town import make_town
 
 META_CSRF = re.compile(r'name="csrf-token" content="([^"]+)"|name="_csrf_token" value="([^"]+)"')
 
@@ -221,7 +222,7 @@ async def test_bad_feedback_answers_get_a_clear_400(client: Client, person: Pers
 
 
 async def test_staff_see_share_resolved_and_mean_rating_per_service_of_their_municipality(
-    client: Client, person: Person, tenant: TenantFixture, other_tenant: TenantFixture
+    client: Client, person: Person, tenant: TenantFixture, other_tenant: TenantFixture, settings: Settings
 ) -> None:
     one = await submit_case(client, tenant, key="device-key-feedback-000001", photo=False)
     await clerk_closes(person, tenant)
@@ -244,5 +245,11 @@ async def test_staff_see_share_resolved_and_mean_rating_per_service_of_their_mun
         await login(stranger, other_tenant.clerk_email, other_tenant.password)
         page = await stranger.get("/staff/feedback")
         assert "No feedback yet." in page.text, "figures never cross municipalities"
+    town = await make_town(settings, tenant)
+    async with person(tenant.host) as bernd:
+        english(bernd)
+        await login(bernd, town.bernd_email, tenant.password)
+        page = await bernd.get("/staff/feedback")
+        assert "No feedback yet." in page.text, "a clerk sees the figures of their departments' cases"
     async with person(tenant.host) as nobody:
         assert (await nobody.get("/staff/feedback", follow_redirects=False)).status_code == 303
