@@ -305,7 +305,9 @@ class CaseService:
                 # begin_submission) one more statement right after. Its outbox row has an id made from the
                 # case's, so announcing the same case again never queues a second receipt.
                 await self.announce_submitted(case, service_name)
-                live.note_case(self.session, self.tenant.id, case.id, "submitted")
+                live.note_case(
+                    self.session, self.tenant.id, case.id, "submitted", [department_id.hex if department_id else None]
+                )
                 await self.session.commit()  # without a transaction (see begin_submission) there is none to end
                 live.publish_pending(self.session)  # published at the commit, unless there was none to end
                 return case, True

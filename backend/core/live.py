@@ -68,9 +68,16 @@ def note(session: AsyncSession | Session, tenant_id: uuid.UUID, payload: dict[st
     pending.setdefault(json.dumps(payload, sort_keys=True), tenant_id)  # the same change noted twice: sent once
 
 
-def note_case(session: AsyncSession | Session, tenant_id: uuid.UUID, case_id: uuid.UUID, change: str) -> None:
-    """A case changed (``change`` is its timeline entry's kind, e.g. ``submitted`` or ``status_changed``)."""
-    note(session, tenant_id, {"case": str(case_id), "change": change})
+def note_case(
+    session: AsyncSession | Session,
+    tenant_id: uuid.UUID,
+    case_id: uuid.UUID,
+    change: str,
+    departments: list[str | None],
+) -> None:
+    """A case changed (``change`` is its timeline entry's kind, e.g. ``submitted`` or ``status_changed``);
+    ``departments`` are the ids (hex; None: no department) whose staff may hear of it."""
+    note(session, tenant_id, {"case": str(case_id), "change": change, "departments": departments})
 
 
 def publish_pending(session: AsyncSession) -> None:

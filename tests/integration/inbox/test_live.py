@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import json
 import re
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -21,6 +22,7 @@ from tests.e2e.conftest import LiveServer, serve_in_thread
 from tests.factories import TenantFixture
 from tests.helpers import login, staff_post, submit_case
 from tests.integration.cases.conftest import browser
+from tests.integration.inbox.town import make_town
 
 
 @pytest.fixture
@@ -84,9 +86,10 @@ async def person(server: LiveServer, tenant: TenantFixture) -> AsyncIterator[htt
 
 
 @asynccontextmanager
-async def events(server: LiveServer, tenant: TenantFixture) -> AsyncIterator[Stream]:
+async def events(server: LiveServer, tenant: TenantFixture, email: str | None = None) -> AsyncIterator[Stream]:
+    """The stream of a member of staff (the factory's clerk, of the street-light service's department)."""
     async with browser(server, tenant) as clerk:
-        assert (await login(clerk, tenant.clerk_email, tenant.password)).status_code == 303
+        assert (await login(clerk, email or tenant.clerk_email, tenant.password)).status_code == 303
         async with clerk.stream("GET", "/staff/events") as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
@@ -110,7 +113,7 @@ async def test_a_new_case_and_a_colleagues_change_appear_on_the_stream(
                 await submit_case(phone, tenant, photo=False)
             submitted = await stream.next_event()
             assert submitted["change"] == "submitted"
-            assert set(submitted) == {"case", "change"}  # no personal data on the wire
+            assert set(submitted) == {"case", "change", "departments"}  # no personal data on the wire
 
             # Another municipality's new case is not this inbox's business.
             async with person(server, other_tenant) as elsewhere:
@@ -125,7 +128,36 @@ async def test_a_new_case_and_a_colleagues_change_appear_on_the_stream(
                 )
                 assert answer.status_code in (200, 303), answer.text
             changed = await stream.next_event()
-            assert changed == {"case": submitted["case"], "change": "status_changed"}
+            assert changed == {
+                "case": submitted["case"],
+                "change": "status_changed",
+                "departments": submitted["departments"],
+            }
+
+
+async def test_a_clerk_hears_of_the_cases_of_their_departments_only(streaming: Settings, tenant: TenantFixture) -> None:
+    town = await make_town(streaming, tenant)
+    with instance(streaming) as server:
+        async with (
+            events(server, tenant) as clara,  # the Straßenbetrieb's
+            events(server, tenant, town.bernd_email) as bernd,  # the Bürgerbüro's, with the parking service
+            events(server, tenant, town.sabine_email) as sabine,  # a supervisor: every department
+        ):
+            async with person(server, tenant) as phone:
+                await submit_case(phone, town.parking, key="parking-device-key-0123456789", photo=False)
+            parking = await bernd.next_event()
+            assert parking["departments"] == [uuid.UUID(town.office).hex]
+            assert (await sabine.next_event())["case"] == parking["case"]
+            await clara.nothing_within(1.5)
+
+            # Handed to the Straßenbetrieb: both departments hear of it (one to show it, one to drop it).
+            async with person(server, tenant) as colleague:
+                assert (await login(colleague, town.sabine_email, tenant.password)).status_code == 303
+                case_page = f"/staff/cases/{parking['case']}"
+                moved = await staff_post(colleague, case_page, f"{case_page}/department", {"department": town.streets})
+                assert moved.status_code in (200, 303), moved.text
+            assert (await clara.next_event())["case"] == parking["case"]
+            assert (await bernd.next_event())["case"] == parking["case"]
 
 
 async def test_a_refused_change_is_never_announced(streaming: Settings, tenant: TenantFixture) -> None:
