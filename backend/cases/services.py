@@ -594,6 +594,29 @@ class CaseService:
         waited = deadlines.working_days_between(paused_at, _now(), state, self.tenant.timezone)
         case.due_at = deadlines.extend(case.due_at, waited, state, self.tenant.timezone)
 
+    async def recount_deadline(self, case: Case, processing_days: int | None) -> None:
+        """The case's deadline for a service taking ``processing_days`` (None: no deadline), counted from its
+        submission like a new case's, the finished waits for the citizen skipped. A wait going on now is added
+        when it ends (``_resume_clock``)."""
+        if not processing_days:
+            case.due_at = None
+            return
+        changes = await self.session.execute(
+            select(CaseEvent.created_at, CaseEvent.from_status, CaseEvent.to_status)
+            .where(CaseEvent.case_id == case.id, CaseEvent.kind == "status_changed")
+            .order_by(CaseEvent.created_at, CaseEvent.id)
+        )
+        pauses: list[tuple[datetime.datetime, datetime.datetime]] = []
+        waiting_since: datetime.datetime | None = None
+        for at, from_status, to_status in changes.tuples():
+            if to_status == "needs_info" and waiting_since is None:
+                waiting_since = at
+            elif from_status == "needs_info" and to_status != "needs_info" and waiting_since is not None:
+                pauses.append((waiting_since, at))
+                waiting_since = None
+        state = await deadlines.tenant_state(self.session, self.tenant.id)
+        case.due_at = deadlines.due_date(case.created_at, processing_days, state, self.tenant.timezone, pauses)
+
     async def add_message(
         self,
         case_id: uuid.UUID,

@@ -191,7 +191,7 @@ class HandlingService:
 
     async def reroute(self, case_id: uuid.UUID, service: str, actor: Actor, version: int | None = None) -> Change:
         """Put the case under another service of the municipality (given by id, or by its address name): it keeps
-        its answers and form version; its department becomes the new service's."""
+        its answers and form version; its department and deadline become the new service's."""
         wanted = _uuid(service)
         if not service.strip():
             raise HandlingProblem("service", _("Please choose a service."))
@@ -205,6 +205,7 @@ class HandlingService:
             return Change(case, changed=False)
         before = await self.session.scalar(select(Service.name).where(Service.id == case.service_id))
         case.service_id = found.id
+        await self.cases.recount_deadline(case, found.processing_days)
         change = Change(case)
         self._record(case, actor, "service_changed", before, dict(found.name or {}))
         if found.department_id != case.department_id:

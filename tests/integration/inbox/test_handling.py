@@ -10,14 +10,17 @@ import pytest
 from litestar import Litestar
 from sqlalchemy import update
 
+from backend.cases import deadlines
 from backend.cases.models import Case
+from backend.catalogue.models import Service
+from backend.core.db import alchemy_config, unscoped_session
 from backend.inbox import services as inbox_services
 from backend.settings import Settings
 from tests.conftest import Person, csrf_token
 from tests.factories import TenantFixture
 from tests.helpers import Client, login
 from tests.integration.core.routes import ENDPOINTS
-from tests.integration.inbox.test_deadlines import _references, _run
+from tests.integration.inbox.test_deadlines import BERLIN, _references, _run, _set_deadline, _utc
 from tests.integration.inbox.town import Town, act, case_of, events_of, make_town, new_case
 
 CASE_ROUTES = [e for e in ENDPOINTS if e.path.startswith("/staff/cases/{case_id:uuid}")]
@@ -200,6 +203,32 @@ async def test_changing_the_service_keeps_the_answers_and_the_department_follows
     assert after.form_version_id == case.form_version_id and after.answers == case.answers
     kinds = [e.kind for e in await events_of(settings, case.id)]
     assert kinds[-2:] == ["service_changed", "department_changed"]
+
+
+async def test_changing_the_service_counts_the_deadline_anew_from_the_submission(
+    person: Person, client: Client, town: Town, settings: Settings
+) -> None:
+    await _set_deadline(settings, town.tenant, None, "BY")  # no service has a deadline yet; Bavaria's holidays
+    case = await new_case(client, town.tenant, settings)
+    assert case.due_at is None
+    db = alchemy_config(settings)
+    try:
+        async with unscoped_session(db) as session:
+            await session.execute(
+                update(Service).where(Service.id == uuid.UUID(town.parking_id)).values(processing_days=10)
+            )
+            await session.commit()
+    finally:
+        await db.get_engine().dispose()
+    sabine = await _staff(person, town, town.sabine_email)
+    try:
+        assert (await act(sabine, case.id, "service", {"service": town.parking_id})).status_code == 303
+        moved = await case_of(settings, f"/r/{case.tracking_token}")
+        assert moved.due_at == deadlines.due_date(_utc(case.created_at), 10, "BY", BERLIN)
+        assert (await act(sabine, case.id, "service", {"service": town.tenant.service_slug})).status_code == 303
+    finally:
+        await sabine.__aexit__(None, None, None)
+    assert (await case_of(settings, f"/r/{case.tracking_token}")).due_at is None
 
 
 async def test_the_list_filters_by_assignee_department_and_priority_with_counts_and_pages(
