@@ -173,10 +173,12 @@ async def create_request(
     # The body's parameters first; a client may also put api_key or jurisdiction_id in the address.
     params = MultiDict([*form.multi_items(), *request.query_params.multi_items()])
     _check_jurisdiction(request, params)
+    if not first(params, "api_key"):
+        raise Open311Error(403, "api_key is required to create a request")
+    # Per address before the key is looked up (guessing keys costs), then per key.
     await _limit(request, _client(request), WRITES_PER_MINUTE, "write")
     holder = await open311.key_holder(first(params, "api_key"))
-    if holder is None:
-        raise Open311Error(403, "api_key is required to create a request")
+    assert holder is not None
     if "write" not in holder.scopes:
         raise Open311Error(403, "this api_key may not create requests (it has no write scope)")
     await _limit(request, str(holder.id), WRITES_PER_MINUTE, "key")
