@@ -183,6 +183,9 @@ async def test_post_creates_a_normal_case_in_the_inbox_with_its_receipt(
     async with person(tenant.host) as staff:
         assert (await login(staff, tenant.admin_email, tenant.password)).status_code == 303
         assert reference in (await staff.get("/staff")).text
+        page = (await staff.get(f"/staff/cases/{case.id}")).text
+        assert "Bauhof-Software" in page and "Berta" in page and "Beispiel" in page
+        assert '<a href="https://example.org/photo.jpg" rel="noopener noreferrer nofollow">' in page
     # The token leads to the request.
     by_token = (await client.get(f"{V2}/tokens/{created['token']}.json")).json()
     assert by_token == [{"service_request_id": reference, "token": created["token"]}]
