@@ -102,6 +102,7 @@ def _name_and_format(name: str) -> tuple[str, str]:
 @get("/discovery.json")
 async def discovery(request: Request[Any, Any, State]) -> Response[bytes]:
     tenant = tenant_of(request)
+    _check_jurisdiction(request, request.query_params)
     settings = request.app.state.settings
     origin = f"{'https' if settings.https else request.url.scheme}://{request.url.netloc}"
     document = {
