@@ -50,6 +50,7 @@ MAX_REQUESTS = 1000
 TOKEN_PREFIX = "o311-"
 # Answers no form field can have as its name (field names start with a letter): what else the client sent.
 EXTRA_KEY = "_open311"
+MAX_EXTRA = 1000  # characters kept of each
 EXTRA_PARAMS = ("first_name", "last_name", "email", "phone", "description", "media_url", "device_id", "account_id")
 
 
@@ -269,7 +270,7 @@ class Open311Service:
                 400, *(f"{_parameter(definition, name, used)}: {m}" for name, m in result.errors.items())
             )
         answers = dict(result.answers)
-        extra = {p: first(params, p) for p in EXTRA_PARAMS if p not in used and first(params, p)}
+        extra = {p: first(params, p)[:MAX_EXTRA] for p in EXTRA_PARAMS if p not in used and first(params, p)}
         extra["api_key"] = holder.name
         answers[EXTRA_KEY] = extra
         token = TOKEN_PREFIX + secrets.token_urlsafe(18)
