@@ -1,4 +1,4 @@
-"""The `rathaus` command: serve, worker, demo, db upgrade, tenant create|list|disable|enable, staff add, push."""
+"""The `rathaus` command: serve, worker, demo, db upgrade, tenant, staff add, apikey create|list|revoke, push."""
 
 from __future__ import annotations
 
@@ -230,6 +230,75 @@ def cmd_staff_add(args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
+def _apikey_task(args: argparse.Namespace, task) -> None:  # type: ignore[no-untyped-def]
+    """Run ``task(ApiKeyService)`` for the municipality ``--tenant`` in one transaction; print its lines."""
+    from backend.accounts.api_keys import ApiKeyError, ApiKeyService
+    from backend.core.db import alchemy_config, tenant_session, unscoped_session
+    from backend.core.errors import NotFound
+    from backend.tenants.services import TenantService, to_context
+
+    settings = _settings(args)
+
+    async def run() -> list[str]:
+        db = alchemy_config(settings)
+        try:
+            async with unscoped_session(db) as session:
+                tenant = await TenantService(session).by_slug(args.tenant)
+                if tenant is None:
+                    sys.exit(f"rathaus: no municipality {args.tenant!r}")
+                ctx = to_context(tenant)
+            async with tenant_session(db, ctx.id) as session:
+                return await task(ApiKeyService(session, ctx))  # type: ignore[no-any-return]
+        except ApiKeyError as exc:
+            sys.exit(f"rathaus: {exc}")
+        except NotFound:
+            sys.exit(f"rathaus: {args.tenant} has no such key")
+        finally:
+            await db.get_engine().dispose()
+
+    print("\n".join(asyncio.run(run())))
+
+
+def cmd_apikey_create(args: argparse.Namespace) -> None:
+    from backend.accounts.api_keys import parse_scopes
+
+    async def task(keys):  # type: ignore[no-untyped-def]
+        made = await keys.create(args.name, parse_scopes(args.scopes), created_by="rathaus apikey create")
+        return [
+            made.secret,
+            f"  key {made.key.id} of {args.tenant} ({made.key.scopes}); shown only this once, stored as a hash only",
+        ]
+
+    _apikey_task(args, task)
+
+
+def cmd_apikey_list(args: argparse.Namespace) -> None:
+    async def task(keys):  # type: ignore[no-untyped-def]
+        rows = [("ID", "NAME", "BEGINS WITH", "SCOPES", "STATUS")]
+        for k in await keys.all():
+            status = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+            rows.append((str(k.id), k.name, k.prefix, k.scopes, status))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        return ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+
+    _apikey_task(args, task)
+
+
+def cmd_apikey_revoke(args: argparse.Namespace) -> None:
+    import uuid
+
+    try:
+        key_id = uuid.UUID(args.key_id)
+    except ValueError:
+        sys.exit("rathaus: give the key's id as `rathaus apikey list` shows it")
+
+    async def task(keys):  # type: ignore[no-untyped-def]
+        key = await keys.revoke(key_id)
+        return [f"key {key.id} ({key.name}) of {args.tenant} is revoked: it no longer works"]
+
+    _apikey_task(args, task)
+
+
 def cmd_worker(args: argparse.Namespace) -> None:
     import logging
     import signal
@@ -357,6 +426,21 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name")
     add.add_argument("--password", help="(prompted if left out)")
     add.set_defaults(func=cmd_staff_add)
+
+    p = sub.add_parser("apikey", help="API keys of a municipality (Open311 and other integrations)")
+    ksub = p.add_subparsers(dest="apikey_command", required=True)
+    make = ksub.add_parser("create", help="make a key and print it once (only its hash is stored)")
+    make.add_argument("--tenant", required=True, help="the municipality's slug")
+    make.add_argument("--scopes", required=True, help="read, write or read,write")
+    make.add_argument("--name", default="command line", help="what uses the key, to recognise it later")
+    make.set_defaults(func=cmd_apikey_create)
+    keys = ksub.add_parser("list", help="the municipality's keys (never the keys themselves)")
+    keys.add_argument("--tenant", required=True)
+    keys.set_defaults(func=cmd_apikey_list)
+    revoke = ksub.add_parser("revoke", help="revoke a key: it stops working at once")
+    revoke.add_argument("key_id", help="the key's id, as `rathaus apikey list` shows it")
+    revoke.add_argument("--tenant", required=True)
+    revoke.set_defaults(func=cmd_apikey_revoke)
     return parser
 
 

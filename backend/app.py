@@ -55,6 +55,7 @@ from backend.news.controllers import NewsController, NewsPushController
 from backend.notifications import listeners as notification_listeners
 from backend.notifications.controllers import DeliveriesController, PushController
 from backend.notifications.delivery import Deliverer
+from backend.open311.controllers import open311_router
 from backend.settings import Settings
 from backend.tenants.admin import admin_router
 from backend.tenants.controllers import TenantController
@@ -70,6 +71,8 @@ CSRF_EXEMPT: dict[str, str] = {
     "/health": "monitoring (GET); changes nothing",
     "/my-requests/status": "reads only what the tokens in the body already grant, JSON only (another site cannot "
     "send that without a CORS preflight the app never allows), and must work from a page the device cached",
+    "/open311": "an API for other systems without cookies: a request that changes something carries an api_key, "
+    "which another site's page cannot know (backend/open311)",
 }
 
 
@@ -161,6 +164,7 @@ def create_app(settings: Settings) -> Litestar:
             NewsController,
             NewsPushController,
             ExternalController,
+            open311_router(),
             # Only staff pages have sessions: citizens never get a session cookie.
             Router(
                 path="/",

@@ -131,6 +131,12 @@ def exception_to_response(request: Request[Any, Any, Any], exc: Exception) -> Re
 
     # The router's own 404/405 come here without passing the tenancy check: the page needs a sound Host.
     replace_malformed_host(request.scope, "localhost")
+    if request.scope.get("path", "").startswith("/open311/"):
+        # The router's own 404/405 under the Open311 API: in its specification's shape (its routes' own errors
+        # are answered by its router).
+        from backend.open311.controllers import error_answer
+
+        return error_answer(request, exc)
     if isinstance(exc, RathausError):
         status, detail, headers = exc.status_code, exc.detail, {}
     elif isinstance(exc, HTTPException):

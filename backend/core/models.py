@@ -6,6 +6,7 @@ from advanced_alchemy.extensions.litestar.store import StoreModelMixin
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import Column, Integer, String, Table
 
+from backend.accounts.api_keys import ApiKey
 from backend.accounts.invitations import Invitation
 from backend.accounts.models import Department, DepartmentMember, Membership, RecoveryCode, StaffSession, User
 from backend.accounts.resets import PasswordReset
@@ -37,6 +38,7 @@ rate_counter = Table(
 
 
 __all__ = [
+    "ApiKey",
     "Attachment",
     "AuditEntry",
     "Case",

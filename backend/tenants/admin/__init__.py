@@ -11,6 +11,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Template
 
 from backend.accounts.admin_pages import DepartmentAdminController, StaffAdminController
+from backend.accounts.api_key_pages import ApiKeyAdminController
 from backend.accounts.controllers import STAFF_DEPENDENCIES, require_second_factor
 from backend.accounts.services import AccountService, StaffIdentity
 from backend.audit.controllers import AuditAdminController
@@ -81,5 +82,6 @@ def admin_router() -> Router:
             NewsAdminController,
             ReplyTemplateAdminController,
             AuditAdminController,
+            ApiKeyAdminController,
         ],
     )

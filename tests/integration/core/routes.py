@@ -22,6 +22,7 @@ from backend.accounts.invitations import invite
 from backend.accounts.resets import active_member, create_reset
 from backend.accounts.services import AccountService
 from backend.app import create_app
+from backend.cases.models import Case
 from backend.catalogue.services import CatalogueService
 from backend.core.db import alchemy_config, tenant_session
 from backend.inbox.models import CaseForward
@@ -178,6 +179,7 @@ async def make_world(settings: Settings, tenant: TenantFixture) -> World:
     world.citizen_token = csrf_token((await citizen.get(f"/s/{tenant.service_slug}/form")).text)
     world.staff_token = csrf_token((await staff.get("/staff")).text)
     world.values["view_id"] = await _saved_view(staff, world.staff_token)
+    world.values.update(await _open311(settings, staff, tenant))
     # A standard service adopted from the catalogue, for the routes about its template (e.g. its update page).
     adopted = await staff.post(
         f"/staff/admin/catalogue/{TEMPLATE_SLUG}/adopt", data={"_csrf_token": world.staff_token}, follow_redirects=False
@@ -193,6 +195,27 @@ async def _other_session(settings: Settings, tenant: TenantFixture, staff: Async
     found = re.search(r"/staff/account/sessions/([0-9a-f-]{36})/end", (await staff.get("/staff/account/sessions")).text)
     assert found
     return found.group(1)
+
+
+async def _open311(settings: Settings, staff: AsyncTestClient[Litestar], tenant: TenantFixture) -> dict[str, str]:
+    """An API key made on the admin's page (for the route that revokes it) and the Open311 names of the case."""
+    page = await staff.get("/staff/admin/api-keys")
+    data = {"_csrf_token": csrf_token(page.text), "name": "Routen", "scopes": "read"}
+    assert (await staff.post("/staff/admin/api-keys", data=data)).status_code == 200
+    found = re.search(r"/staff/admin/api-keys/([0-9a-f-]{36})/revoke", (await staff.get("/staff/admin/api-keys")).text)
+    assert found
+    db = alchemy_config(settings)
+    try:
+        async with tenant_session(db, tenant.id) as session:
+            reference = await session.scalar(select(Case.reference))
+    finally:
+        await db.get_engine().dispose()
+    return {
+        "key_id": found.group(1),
+        "service_file": f"{tenant.service_slug}.json",
+        "request_file": f"{reference}.xml",
+        "token_file": "o311-no-such-token.json",
+    }
 
 
 async def _saved_view(staff: AsyncTestClient[Litestar], token: str) -> str:

@@ -218,6 +218,8 @@ async def test_every_template_and_forward_route_refuses_ids_of_another_municipal
         assert "Nur hier" in listing and "Übernommen" not in listing
     async with person(tenant.host) as outsider:
         assert (await outsider.get(link)).status_code == 200, "the forward was not revoked"
+
+
 CASE_ROUTES = [e for e in ENDPOINTS if e.path.startswith("/staff/cases/{case_id:uuid}")]
 
 
@@ -256,3 +258,49 @@ async def test_every_staff_case_route_refuses_a_case_of_another_municipality(
     async with person(tenant.host) as admin:
         await login(admin, tenant.admin_email, tenant.password)
         assert re.findall(r"<li[^>]*>", (await admin.get(case_url)).text) == before, "the case changed"
+
+
+OPEN311_ROUTES = [e for e in ENDPOINTS if e.path.startswith("/open311/")]
+
+
+async def test_every_open311_route_keeps_to_its_own_municipality(
+    person: Person, app: Litestar, settings: Settings, tenant: TenantFixture, other_tenant: TenantFixture
+) -> None:
+    """Each Open311 route of the route table, with the other town's reference, token, slug and keys: nothing of
+    one municipality is shown or changed through another's host or key."""
+    from tests.integration.open311.test_open311 import POST, make_key
+
+    assert len(OPEN311_ROUTES) >= 10, OPEN311_ROUTES
+    own_key = await make_key(settings, tenant, ["read", "write"])
+    foreign_key = await make_key(settings, other_tenant, ["read", "write"])
+    async with person(tenant.host) as system:
+        created = (await system.post("/open311/v2/requests.json", data={**POST, "api_key": own_key})).json()[0]
+    reference, token = created["service_request_id"], created["token"]
+    values = {"request_file": f"{reference}.json", "token_file": f"{token}.json", "service_file": "street-light.json"}
+    async with person(other_tenant.host) as stranger:
+        for endpoint in OPEN311_ROUTES:
+            path = re.sub(r"\{(\w+):\w+\}", lambda m: values[m.group(1)], endpoint.path)
+            for key in (own_key, foreign_key, ""):
+                params = {"api_key": key, "jurisdiction_id": tenant.slug}
+                data = {**POST, **params} if endpoint.method == "POST" else None
+                response = await stranger.request(
+                    endpoint.method, path, params=None if data else params, data=data, follow_redirects=False
+                )
+                assert response.status_code in (403, 404), (endpoint.id, key[:5], response.status_code)
+                assert reference not in response.text and token not in response.text
+        # Without the other town's slug too: its reference, token and key still mean nothing here.
+        assert (await stranger.get(f"/open311/v2/requests/{reference}.json")).status_code == 404
+        assert (await stranger.get(f"/open311/v2/tokens/{token}.json")).status_code == 404
+        listing = await stranger.get("/open311/v2/requests.json", params={"api_key": foreign_key})
+        assert listing.json() == []
+        refused = await stranger.post("/open311/v2/requests.json", data={**POST, "api_key": own_key})
+        assert refused.status_code == 403
+    db = alchemy_config(settings)
+    try:
+        async with unscoped_session(db) as session:
+            from backend.cases.models import Case
+
+            owners = list(await session.scalars(select(Case.tenant_id).execution_options(all_tenants=True)))
+    finally:
+        await db.get_engine().dispose()
+    assert other_tenant.id not in owners
