@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -76,6 +77,12 @@ CSRF_EXEMPT: dict[str, str] = {
 }
 
 
+def csrf_exclusions() -> list[str]:
+    """CSRF_EXEMPT as the patterns Litestar wants. Litestar searches them anywhere in the path, so each is anchored
+    to the start and to a segment's end: else "/health" would also exempt a service at /s/health-card/form."""
+    return [f"^{re.escape(prefix)}(?:/|$)" for prefix in CSRF_EXEMPT]
+
+
 def _stores(settings: Settings, db: SQLAlchemyAsyncConfig) -> dict[str, Store]:
     if settings.redis_url:
         from litestar.stores.redis import RedisStore
@@ -144,7 +151,7 @@ def create_app(settings: Settings) -> Litestar:
         cookie_secure=settings.https,
         cookie_httponly=True,
         cookie_samesite="lax",
-        exclude=list(CSRF_EXEMPT),
+        exclude=csrf_exclusions(),
     )
     static = create_static_files_router(
         path="/static",

@@ -87,8 +87,8 @@ class OpsController(Controller):
         if not metrics_allowed(request, settings):
             return _problem(
                 401,
-                _("Please log in"),
-                _("The metrics need the monitoring's token."),
+                _("Access denied"),
+                _("These figures are for the monitoring only: please send its token."),
                 {"WWW-Authenticate": 'Bearer realm="metrics"'},
             )
         body = metrics.exposition(await _probe_figures(state), settings.metrics_dir)
