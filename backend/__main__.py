@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from backend.settings import Settings, SettingsError, serve_on_port
+from backend.settings import Settings, SettingsError, serve_on_port, share_metrics_between_processes
 
 
 def app_factory():  # type: ignore[no-untyped-def]
@@ -38,6 +38,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from backend.core.logs import configure_logging
     from backend.core.server import server_options
 
     if args.port:
@@ -47,6 +48,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
         settings.check_production()
     except SettingsError as exc:
         sys.exit(f"rathaus: refusing to start: {exc}")
+    if settings.workers > 1 and settings.metrics_dir is None:
+        # Each process counts its own requests; /metrics, answered by any one of them, must show them all.
+        share_metrics_between_processes(settings.data_dir / "metrics")
+    # The server's own lines too go out in RATHAUS_LOG_FORMAT (log_config=None: uvicorn adds no handlers).
+    configure_logging(settings.log_level, settings.log_format)
     uvicorn.run(
         "backend.__main__:app_factory",
         factory=True,
@@ -56,6 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         proxy_headers=True,
         forwarded_allow_ips="*" if args.behind_proxy else "127.0.0.1",
         log_level=settings.log_level.lower(),
+        log_config=None,
         access_log=False,
         **server_options(),
     )
@@ -300,15 +307,15 @@ def cmd_apikey_revoke(args: argparse.Namespace) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
-    import logging
     import signal
 
     from backend.core.db import alchemy_config
+    from backend.core.logs import configure_logging
     from backend.notifications import listeners
     from backend.notifications.delivery import Deliverer
 
     settings = _settings(args)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     listeners.register()
 
     async def run() -> None:

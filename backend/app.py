@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -31,12 +31,15 @@ from backend.cases.followup import FollowUpController, StaffFeedbackController
 from backend.cases.replies import ConversationController
 from backend.catalogue.controllers import CatalogueController
 from backend.catalogue.forms import hidden_fields
-from backend.core import i18n, live
+from backend.core import i18n, live, metrics
 from backend.core.conditional import ConditionalCompressionMiddleware
 from backend.core.db import alchemy_config
 from backend.core.errors import exception_handlers
 from backend.core.limits import DEFAULT_BODY_LIMIT, BodyTimeoutMiddleware, apply_upload_limits, upload_body_limit
+from backend.core.logs import configure_logging
+from backend.core.metrics import RequestObserver
 from backend.core.models import StoreItem
+from backend.core.ops import OpsController
 from backend.core.ratelimit import make_rate_limiter
 from backend.core.security import EdgeMiddleware
 from backend.core.sessions import StaffSessionConfig
@@ -55,6 +58,7 @@ from backend.news.controllers import NewsController, NewsPushController
 from backend.notifications import listeners as notification_listeners
 from backend.notifications.controllers import DeliveriesController, PushController
 from backend.notifications.delivery import Deliverer
+from backend.notifications.metrics import outbox_figures
 from backend.open311.controllers import open311_router
 from backend.settings import Settings
 from backend.tenants.admin import admin_router
@@ -69,11 +73,18 @@ SESSION_MAX_AGE = 8 * 3600
 CSRF_EXEMPT: dict[str, str] = {
     "/static": "files only (GET); shared caches must not store a CSRF cookie",
     "/health": "monitoring (GET); changes nothing",
+    "/metrics": "monitoring (GET, bearer token or allowed network); changes nothing",
     "/my-requests/status": "reads only what the tokens in the body already grant, JSON only (another site cannot "
     "send that without a CORS preflight the app never allows), and must work from a page the device cached",
     "/open311": "an API for other systems without cookies: a request that changes something carries an api_key, "
     "which another site's page cannot know (backend/open311)",
 }
+
+
+def csrf_exclusions() -> list[str]:
+    """CSRF_EXEMPT as the patterns Litestar wants. Litestar searches them anywhere in the path, so each is anchored
+    to the start and to a segment's end: else "/health" would also exempt a service at /s/health-card/form."""
+    return [f"^{re.escape(prefix)}(?:/|$)" for prefix in CSRF_EXEMPT]
 
 
 def _stores(settings: Settings, db: SQLAlchemyAsyncConfig) -> dict[str, Store]:
@@ -92,13 +103,14 @@ def _stores(settings: Settings, db: SQLAlchemyAsyncConfig) -> dict[str, Store]:
 
 
 def create_app(settings: Settings) -> Litestar:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     settings.check_production()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     i18n.configure(settings.locales_dir)
     db = alchemy_config(settings)
 
     notification_listeners.register()
+    metrics.register_probe(outbox_figures)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -143,7 +155,7 @@ def create_app(settings: Settings) -> Litestar:
         cookie_secure=settings.https,
         cookie_httponly=True,
         cookie_samesite="lax",
-        exclude=list(CSRF_EXEMPT),
+        exclude=csrf_exclusions(),
     )
     static = create_static_files_router(
         path="/static",
@@ -165,6 +177,7 @@ def create_app(settings: Settings) -> Litestar:
             NewsPushController,
             ExternalController,
             open311_router(),
+            OpsController,
             # Only staff pages have sessions: citizens never get a session cookie.
             Router(
                 path="/",
@@ -220,8 +233,13 @@ def create_app(settings: Settings) -> Litestar:
         request_max_body_size=DEFAULT_BODY_LIMIT,
         debug=False,
         openapi_config=None,
+        # Logging is set up by configure_logging above (JSON lines, request ids): Litestar's own configuration
+        # would replace the root logger's handlers with its plain-text ones.
+        logging_config=None,
     )
     apply_upload_limits(app, upload_body_limit(settings))
     # Around everything Litestar does, the router's own answers included (see EdgeMiddleware).
     app.asgi_handler = EdgeMiddleware(app.asgi_handler, https=settings.https)
+    # Outside that: the request id and the request metrics see every answer as the client gets it.
+    app.asgi_handler = RequestObserver(app.asgi_handler)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -59,7 +60,24 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("RATHAUS_MAX_UPLOAD_MB", "15", "Largest single uploaded file, in megabytes."),
     Setting("RATHAUS_MAX_FILES", "5", "Most photos one form step takes at full size; bounds a request's size."),
-    Setting("RATHAUS_LOG_LEVEL", "INFO", "Python log level."),
+    Setting("RATHAUS_LOG_LEVEL", "INFO", "Python log level (`INFO` includes one access log line per request)."),
+    Setting(
+        "RATHAUS_LOG_FORMAT",
+        "json",
+        "`json`: one JSON object per line with `request_id` (for log pipelines); `text`: plain lines.",
+    ),
+    Setting(
+        "RATHAUS_METRICS_TOKEN",
+        "(empty)",
+        "Bearer token for `GET /metrics` (at least 16 characters); without it and without an allowed network "
+        "`/metrics` answers 401.",
+    ),
+    Setting(
+        "RATHAUS_METRICS_NETWORKS",
+        "(empty)",
+        "Comma-separated client networks (`10.0.0.0/8`, `127.0.0.1/32`, `fd00::/8`) that may read `/metrics` "
+        "without the token.",
+    ),
     Setting(
         "RATHAUS_STAFF_SECOND_FACTOR",
         "required in production",
@@ -99,6 +117,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATHAUS_SMTP_FROM", "noreply@<base domain>", "Sender address; the display name is the municipality's."),
 )
 
+# prometheus_client's own variable: it must be in the environment before the first metric is made, in every
+# server process, so `rathaus serve` sets it before uvicorn starts them (share_metrics_between_processes).
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
 DEFAULT_PUSH_HOSTS: tuple[str, ...] = (
     "fcm.googleapis.com",
     "android.googleapis.com",
@@ -113,6 +135,16 @@ DEFAULT_PUSH_HOSTS: tuple[str, ...] = (
 def _env(name: str, environ: dict[str, str]) -> str | None:
     value = environ.get(name)
     return value if value not in (None, "") else None
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(raw: str | None) -> tuple[Network, ...]:
+    try:
+        return tuple(ipaddress.ip_network(n.strip(), strict=False) for n in (raw or "").split(",") if n.strip())
+    except ValueError as exc:
+        raise SettingsError(f"RATHAUS_METRICS_NETWORKS: {exc}") from exc
 
 
 def _hosts(raw: str | None) -> tuple[str, ...]:
@@ -137,6 +169,12 @@ class Settings:
     max_upload_bytes: int = 15 * 1024 * 1024
     max_files: int = 5
     log_level: str = "INFO"
+    log_format: str = "json"
+    metrics_token: str | None = None
+    metrics_networks: tuple[Network, ...] = ()
+    # Where the server processes of one `rathaus serve` share their metrics (prometheus' multiprocess mode);
+    # None: one process, whose metrics live in memory.
+    metrics_dir: Path | None = None
     run_worker: bool = True
     push_endpoint_allowlist: tuple[str, ...] = DEFAULT_PUSH_HOSTS
     vapid_subject: str = ""
@@ -204,6 +242,10 @@ class Settings:
                 max_upload_bytes=int(float(_env("RATHAUS_MAX_UPLOAD_MB", env) or 15) * 1024 * 1024),
                 max_files=int(_env("RATHAUS_MAX_FILES", env) or 5),
                 log_level=(_env("RATHAUS_LOG_LEVEL", env) or "INFO").upper(),
+                log_format=(_env("RATHAUS_LOG_FORMAT", env) or "json").lower(),
+                metrics_token=_env("RATHAUS_METRICS_TOKEN", env),
+                metrics_networks=_networks(_env("RATHAUS_METRICS_NETWORKS", env)),
+                metrics_dir=Path(shared) if (shared := _env(METRICS_DIR_VARIABLE, env)) else None,
                 run_worker=(_env("RATHAUS_WORKER", env) or "true").lower() in ("true", "1", "yes"),
                 push_endpoint_allowlist=_hosts(_env("RATHAUS_PUSH_ENDPOINT_ALLOWLIST", env)),
                 vapid_subject=_env("RATHAUS_VAPID_SUBJECT", env) or "",
@@ -230,6 +272,10 @@ class Settings:
             settings = replace(settings, database_url=f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'rathaus.db'}")
         if settings.staff_second_factor not in ("", "required", "optional"):
             raise SettingsError("RATHAUS_STAFF_SECOND_FACTOR must be required or optional")
+        if settings.log_format not in ("json", "text"):
+            raise SettingsError("RATHAUS_LOG_FORMAT must be json or text")
+        if settings.metrics_token is not None and len(settings.metrics_token) < 16:
+            raise SettingsError("RATHAUS_METRICS_TOKEN must have at least 16 characters")
         if settings.smtp_security not in ("starttls", "tls", "none"):
             raise SettingsError("RATHAUS_SMTP_SECURITY must be starttls, tls or none")
         if not settings.vapid_subject:
@@ -269,3 +315,12 @@ def serve_on_port(port: int) -> None:
     the environment again, so the port is handed over there (and so reaches the links they build).
     """
     os.environ["RATHAUS_PORT"] = str(port)
+
+
+def share_metrics_between_processes(folder: Path) -> None:
+    """Let the server processes `rathaus serve` is about to start keep their metrics in ``folder`` (emptied here:
+    the files of an earlier run would count its requests again), so that /metrics in any of them shows all."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.db"):
+        old.unlink()
+    os.environ[METRICS_DIR_VARIABLE] = str(folder.resolve())

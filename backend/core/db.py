@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections import OrderedDict
@@ -22,7 +23,7 @@ from advanced_alchemy.extensions.litestar._utils import delete_aa_scope_state, g
 from advanced_alchemy.extensions.litestar.plugins.init.config.common import SESSION_TERMINUS_ASGI_EVENTS
 from advanced_alchemy.types import GUID
 from litestar.constants import HTTP_RESPONSE_START
-from sqlalchemy import Executable, ForeignKey, event, false, type_coerce
+from sqlalchemy import Executable, ForeignKey, event, false, text, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import (
     Mapped,
@@ -220,7 +221,9 @@ def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
         # enable_cache_listener: advanced-alchemy's cache (not used) checks this on every commit, and without
         # the flag in session.info it asks the engine, which builds a new option engine each time.
         session_config=AsyncSessionConfig(expire_on_commit=False, info={"enable_cache_listener": False}),
-        engine_config=EngineConfig(connect_args=connect_args, **engine_kwargs),
+        # hide_parameters: a database error's message never carries the values of the statement (answers,
+        # e-mail addresses, tokens), so neither do the logs it reaches.
+        engine_config=EngineConfig(connect_args=connect_args, hide_parameters=True, **engine_kwargs),
         create_all=False,
         session_dependency_key="db_session",
         # No model uses advanced-alchemy's FileObject type: its flush/commit listeners would only cost time.
@@ -307,3 +310,21 @@ async def unscoped_session(config: SQLAlchemyAsyncConfig) -> AsyncIterator[Async
         except BaseException:
             await session.rollback()
             raise
+
+
+READINESS_TIMEOUT = 3.0
+
+
+async def database_reachable(config: SQLAlchemyAsyncConfig) -> bool:
+    """Whether the database answers a trivial query within READINESS_TIMEOUT seconds (the readiness check)."""
+
+    async def ask() -> None:
+        async with config.get_engine().connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(ask(), READINESS_TIMEOUT)
+    except Exception as exc:  # refused, unknown host, timeout, authentication: not ready, whatever the cause
+        log.warning("readiness check: the database cannot be reached (%s)", type(exc).__name__)
+        return False
+    return True

@@ -126,6 +126,11 @@ def wants_problem_details(request: Request[Any, Any, Any]) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
+def _route(request: Request[Any, Any, Any]) -> str:
+    """The route template of the request (``/r/{token}``) for logs: the path itself may carry a private token."""
+    return str(request.scope.get("path_template") or "(no route)")
+
+
 def exception_to_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     from backend.core.tenancy import replace_malformed_host  # tenancy raises these errors: import late
 
@@ -146,10 +151,10 @@ def exception_to_response(request: Request[Any, Any, Any], exc: Exception) -> Re
     elif isinstance(exc, UnicodeDecodeError | RecursionError):
         # Bytes that are not UTF-8 in a form field or body, or JSON nested thousands deep: the client's
         # mistake, wherever it is decoded.
-        log.info("malformed request body on %s %s: %s", request.method, request.scope.get("path"), exc)
+        log.info("malformed request body on %s %s: %s", request.method, _route(request), type(exc).__name__)
         status, detail, headers = 400, "", {}
     else:
-        log.exception("unhandled error on %s %s", request.method, request.scope.get("path"), exc_info=exc)
+        log.exception("unhandled error on %s %s", request.method, _route(request), exc_info=exc)
         status, detail, headers = HTTP_500_INTERNAL_SERVER_ERROR, "", {}
     if status >= 500 and not isinstance(exc, Exception):  # pragma: no cover
         status = 500

@@ -64,7 +64,7 @@ class TenantContext(msgspec.Struct, frozen=True):
 Resolver = Callable[[str], Awaitable[TenantContext | None]]
 
 # Paths that answer the same on every host and need no municipality.
-HOST_INDEPENDENT_PREFIXES = ("/health", "/static/", "/favicon.ico", "/robots.txt")
+HOST_INDEPENDENT_PREFIXES = ("/health", "/metrics", "/static/", "/favicon.ico", "/robots.txt")
 
 
 _LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core import i18n
 from backend.core.db import unscoped_session
 from backend.core.text import email_address
+from backend.notifications.metrics import count_delivery
 from backend.notifications.models import OutboxMessage, PushSubscription, VapidKey
 from backend.notifications.push import PushError, VapidKeyPair, build_request, check_endpoint
 from backend.notifications.services import email_fallback, in_language
@@ -158,7 +159,9 @@ class Deliverer:
                 jobs = await self._prepare(session, messages)
             outcomes = await asyncio.gather(*(self._send(job) for job in jobs))
             async with unscoped_session(self.db) as session:
-                await self._record_all(session, list(zip(jobs, outcomes, strict=True)))
+                recorded = await self._record_all(session, list(zip(jobs, outcomes, strict=True)))
+            for channel, outcome in recorded:  # counted once the outcomes are committed
+                count_delivery(channel, outcome)
         except Exception:
             # The claims run out and a later round tries again; nothing is lost.
             log.exception("delivery round of %s messages failed", len(claimed))
@@ -283,8 +286,9 @@ class Deliverer:
             return Outcome("retry", f"SMTP: {type(exc).__name__}: {exc}")
         return Outcome("sent")
 
-    async def _record_all(self, session: AsyncSession, results: list[tuple[Job, Outcome]]) -> None:
-        """Write every outcome of the round in one transaction (the rows were loaded in another session)."""
+    async def _record_all(self, session: AsyncSession, results: list[tuple[Job, Outcome]]) -> list[tuple[str, str]]:
+        """Write every outcome of the round in one transaction (the rows were loaded in another session); returns
+        (channel, outcome) of each, ``dead`` for a retry that used up the attempts."""
         rows = {
             m.id: m
             for m in await session.scalars(
@@ -292,6 +296,7 @@ class Deliverer:
             )
         }
         now = _now()
+        recorded: list[tuple[str, str]] = []
         for job, outcome in results:
             message = rows.get(job.message.id)
             if message is None:
@@ -321,6 +326,8 @@ class Deliverer:
             if message.status != "pending" and (message.payload or {}).get("kind") in PRIVATE_LINK_KINDS:
                 # Its link opens an account or a case: not kept once the e-mail is out (or never will be).
                 message.payload = {**message.payload, "url": ""}
+            recorded.append((message.channel, "dead" if message.status == "dead" else outcome.status))
+        return recorded
 
 
 # --- e-mail ----------------------------------------------------------------------------------------------
