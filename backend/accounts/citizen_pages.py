@@ -11,7 +11,6 @@ from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import CitizenAccount
 from backend.accounts.citizens import (
     CHECK_WINDOW,
     CHECKS_PER_CLIENT,
@@ -28,6 +27,7 @@ from backend.accounts.citizens import (
     normalise_email,
     plausible_email,
 )
+from backend.accounts.models import CitizenAccount
 from backend.core.deps import provide_session, provide_tenant
 from backend.core.i18n import gettext as _
 from backend.core.tenancy import TenantContext
@@ -99,7 +99,9 @@ class CitizenAccountController(Controller):
         if signed_out:
             notice = _("You have signed out.")
         if deleted:
-            notice = _("Your account has been deleted. Your requests stay with the town hall without your contact details.")
+            notice = _(
+                "Your account has been deleted. Your requests stay with the town hall without your contact details."
+            )
         return _sign_in_page(notice=notice)
 
     @post("/sign-in", status_code=200)
@@ -113,7 +115,9 @@ class CitizenAccountController(Controller):
         typed = clean_line(str(data.get("email") or ""))[:254]
         email = normalise_email(typed)
         if not plausible_email(email):
-            return _sign_in_page(typed, _("Please enter your e-mail address, for example name@example.org."), status=422)
+            return _sign_in_page(
+                typed, _("Please enter your e-mail address, for example name@example.org."), status=422
+            )
         limiter = request.app.state.limiter
         by_client = await limiter.hit(f"{tenant.id}:citizen-code:ip:{_client(request)}", CODE_WINDOW)
         by_address = await limiter.hit(f"{tenant.id}:citizen-code:email:{address_key(email)}", CODE_WINDOW)
@@ -141,7 +145,14 @@ class CitizenAccountController(Controller):
             after=[_("If you did not ask for this code, you can ignore this e-mail.")],
         )
         response = Redirect(path=CODE_PAGE, status_code=303)
-        _set_cookie(request, response, PENDING_COOKIE, made.browser_secret, path=ACCOUNT, max_age=int(CODE_VALIDITY.total_seconds()))
+        _set_cookie(
+            request,
+            response,
+            PENDING_COOKIE,
+            made.browser_secret,
+            path=ACCOUNT,
+            max_age=int(CODE_VALIDITY.total_seconds()),
+        )
         return response
 
     @get("/sign-in/code")
@@ -174,7 +185,9 @@ class CitizenAccountController(Controller):
         except CodeRefused as refused:
             if refused.reason == "wrong":
                 email = await citizens.pending_email(pending) or ""
-                return _code_page(email, _("This code is not correct. Please check the code in the e-mail."), status=422)
+                return _code_page(
+                    email, _("This code is not correct. Please check the code in the e-mail."), status=422
+                )
             message = (
                 _("Too many wrong codes. Please ask for a new code.")
                 if refused.reason == "exhausted"

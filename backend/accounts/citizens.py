@@ -19,7 +19,6 @@ import secrets
 import uuid
 import zipfile
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -287,7 +286,8 @@ class CitizenService:
         )
         ids = [c.id for c in cases]
         services = {
-            s.id: s for s in await self.session.scalars(select(Service).where(Service.id.in_({c.service_id for c in cases})))
+            s.id: s
+            for s in await self.session.scalars(select(Service).where(Service.id.in_({c.service_id for c in cases})))
         }
         events: dict[uuid.UUID, list[CaseEvent]] = {}
         for event in await self.session.scalars(

@@ -11,7 +11,10 @@ from backend.accounts.models import (
     CitizenAccount,
     CitizenSession,
     CitizenSignInCode,
-    Department, DepartmentMember, Membership, RecoveryCode,
+    Department,
+    DepartmentMember,
+    Membership,
+    RecoveryCode,
     StaffSession,
     User,
 )

@@ -45,7 +45,11 @@ async def ask_code(client: Client, email: str) -> Any:
 
 
 async def last_code(settings: Settings, tenant: TenantFixture, email: str) -> str:
-    rows = [r for r in await outbox(settings, tenant_id=tenant.id, email=email) if r.payload["kind"] == "citizen_sign_in_code"]
+    rows = [
+        r
+        for r in await outbox(settings, tenant_id=tenant.id, email=email)
+        if r.payload["kind"] == "citizen_sign_in_code"
+    ]
     assert rows, "no sign-in e-mail queued"
     return str(rows[-1].payload["details"][1])
 
@@ -53,9 +57,7 @@ async def last_code(settings: Settings, tenant: TenantFixture, email: str) -> st
 async def enter_code(client: Client, code: str) -> Any:
     page = await client.get("/account/sign-in/code")
     token = csrf_token(page.text) if page.status_code == 200 else client.cookies.get("rathaus_csrf", "")
-    return await client.post(
-        "/account/sign-in/code", data={"_csrf_token": token, "code": code}, follow_redirects=False
-    )
+    return await client.post("/account/sign-in/code", data={"_csrf_token": token, "code": code}, follow_redirects=False)
 
 
 async def sign_in(client: Client, settings: Settings, tenant: TenantFixture, email: str = ANNA) -> Any:
@@ -114,7 +116,10 @@ async def test_a_citizen_signs_in_with_a_code_and_sees_the_requests_sent_earlier
 
 
 async def test_the_code_is_mailed_in_the_citizens_language_from_the_municipality_and_then_forgotten(
-    client: Client, tenant: TenantFixture, settings: Settings, smtp: tuple[Inbox, int]  # noqa: F811
+    client: Client,
+    tenant: TenantFixture,
+    settings: Settings,
+    smtp: tuple[Inbox, int],  # noqa: F811
 ) -> None:
     assert (await ask_code(client, ANNA)).status_code == 303  # German: the default language
     code = await last_code(settings, tenant, ANNA)
@@ -139,7 +144,9 @@ async def test_an_expired_code_is_refused(client: Client, tenant: TenantFixture,
     await ask_code(client, ANNA)
     code = await last_code(settings, tenant, ANNA)
     past = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=1)
-    await db_run(settings, update(CitizenSignInCode).where(CitizenSignInCode.tenant_id == tenant.id).values(expires_at=past))
+    await db_run(
+        settings, update(CitizenSignInCode).where(CitizenSignInCode.tenant_id == tenant.id).values(expires_at=past)
+    )
     refused = await enter_code(client, code)
     assert refused.status_code == 422 and "expired" in refused.text
     assert SESSION_COOKIE not in client.cookies
@@ -240,7 +247,9 @@ async def test_an_account_of_one_municipality_never_sees_another_s_requests(
     [other_case] = await rows(settings, Case, Case.tenant_id == other_tenant.id)
     assert other_case.account_id is None, "linking stays within the municipality"
     async with person(other_tenant.host) as elsewhere:
-        elsewhere.cookies.set(SESSION_COOKIE, client.cookies.get(SESSION_COOKIE) or "", domain=other_tenant.host.split(":")[0])
+        elsewhere.cookies.set(
+            SESSION_COOKIE, client.cookies.get(SESSION_COOKIE) or "", domain=other_tenant.host.split(":")[0]
+        )
         assert (await elsewhere.get("/account", follow_redirects=False)).headers["location"] == "/account/sign-in"
         assert (await elsewhere.get("/account/data.zip", follow_redirects=False)).status_code == 303
 
@@ -249,7 +258,9 @@ async def test_the_data_download_holds_the_account_the_requests_and_their_files(
     client: Client, tenant: TenantFixture, settings: Settings
 ) -> None:
     photo = jpeg_bytes()
-    review = await post_form(client, tenant, VALID_ANSWERS, key="zip-case-0123456789abcdef", files=[("lamp.jpg", photo)])
+    review = await post_form(
+        client, tenant, VALID_ANSWERS, key="zip-case-0123456789abcdef", files=[("lamp.jpg", photo)]
+    )
     tracking = (await submit_from_review(client, tenant, review.text)).headers["location"].split("?")[0]
     await sign_in(client, settings, tenant)
     answer = await client.get("/account/data.zip")
