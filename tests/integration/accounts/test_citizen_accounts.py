@@ -24,6 +24,7 @@ from tests.conftest import Person, csrf_token
 from tests.factories import TenantFixture, jpeg_bytes
 from tests.helpers import VALID_ANSWERS, Client, post_form, submit_case, submit_from_review
 from tests.integration.cases.test_feedback import english
+from tests.integration.core.routes import ENDPOINTS
 from tests.integration.notifications.conftest import FAST, outbox
 from tests.integration.notifications.test_email import Inbox, smtp  # noqa: F401  (the in-process SMTP server)
 
@@ -295,3 +296,39 @@ async def test_deleting_the_account_keeps_the_requests_without_contact_data(
     assert "anna" not in case.search_text and "laterne" in case.search_text
     assert (await client.get(tracking)).status_code == 200, "the private link keeps working"
     assert (await client.get("/account", follow_redirects=False)).headers["location"] == "/account/sign-in"
+
+
+ACCOUNT_ROUTES = [e for e in ENDPOINTS if e.path.startswith("/account")]
+
+
+async def test_every_account_route_ignores_a_session_and_a_code_of_another_municipality(
+    client: Client, tenant: TenantFixture, other_tenant: TenantFixture, settings: Settings, person: Person
+) -> None:
+    """Each /account route of the route table (a route added later included), read or write, with town A's
+    cookies on town B's host: nothing of A's account is shown, used or changed."""
+    assert len(ACCOUNT_ROUTES) >= 8, ACCOUNT_ROUTES
+    await submit_case(client, tenant, key="isolated-case-0123456789ab", photo=False)
+    await sign_in(client, settings, tenant)
+    await ask_code(client, ANNA)  # a code pending in this browser too
+    code = await last_code(settings, tenant, ANNA)
+    session, pending = client.cookies.get(SESSION_COOKIE) or "", client.cookies.get(PENDING_COOKIE) or ""
+    async with person(other_tenant.host) as stranger:
+        english(stranger)
+        host = other_tenant.host.split(":")[0]
+        stranger.cookies.set(SESSION_COOKIE, session, domain=host)
+        stranger.cookies.set(PENDING_COOKIE, pending, domain=host, path="/account")
+        csrf = csrf_token((await stranger.get("/find")).text)
+        for endpoint in ACCOUNT_ROUTES:
+            data = {"_csrf_token": csrf, "email": ANNA, "code": code, "confirm": "yes"}
+            response = await stranger.request(
+                endpoint.method, endpoint.path, data=data if endpoint.method != "GET" else None, follow_redirects=False
+            )
+            assert response.status_code < 500, (endpoint.id, response.status_code)
+            assert ANNA not in response.text or endpoint.path == "/account/sign-in", endpoint.id
+            assert "zip" not in response.headers.get("content-type", ""), endpoint.id
+    assert await rows(settings, CitizenAccount, CitizenAccount.tenant_id == other_tenant.id) == []
+    [account] = await rows(settings, CitizenAccount, CitizenAccount.tenant_id == tenant.id)
+    [case] = await rows(settings, Case, Case.tenant_id == tenant.id)
+    assert case.account_id == account.id and case.contact_email == ANNA
+    assert (await client.get("/account")).status_code == 200, "still signed in at home"
+    assert (await enter_code(client, code)).status_code == 303, "the code still works at home"
