@@ -20,7 +20,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import CitizenAccount, CitizenSession, CitizenSignInCode
@@ -397,17 +397,20 @@ class CitizenService:
             case.contact_email = None
             case.emails_off = True
             case.account_id = None
-        # E-mails not sent yet would still carry the address.
-        if cases:
-            await self.session.execute(
-                delete(OutboxMessage)
-                .where(
-                    OutboxMessage.case_id.in_([c.id for c in cases]),
-                    OutboxMessage.channel == "email",
-                    OutboxMessage.status == "pending",
-                )
-                .execution_options(synchronize_session=False)
-            )
+        # E-mails about the cases and to the account's address: those not sent yet are dropped, the record of
+        # those sent forgets the address.
+        mails = or_(OutboxMessage.case_id.in_([c.id for c in cases]), OutboxMessage.email == account.email)
+        await self.session.execute(
+            delete(OutboxMessage)
+            .where(mails, OutboxMessage.channel == "email", OutboxMessage.status == "pending")
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(mails, OutboxMessage.email.is_not(None))
+            .values(email=None)
+            .execution_options(synchronize_session=False)
+        )
         await self.session.execute(
             delete(CitizenSignInCode)
             .where(CitizenSignInCode.email == account.email)

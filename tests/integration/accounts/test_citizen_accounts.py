@@ -294,6 +294,7 @@ async def test_deleting_the_account_keeps_the_requests_without_contact_data(
     assert case.contact_email is None and case.account_id is None and case.emails_off
     assert "email" not in case.answers and case.answers["what"] == VALID_ANSWERS["what"]
     assert "anna" not in case.search_text and "laterne" in case.search_text
+    assert [m for m in await outbox(settings, tenant_id=tenant.id) if m.email] == [], "no e-mail keeps the address"
     assert (await client.get(tracking)).status_code == 200, "the private link keeps working"
     assert (await client.get("/account", follow_redirects=False)).headers["location"] == "/account/sign-in"
 
