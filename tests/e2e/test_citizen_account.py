@@ -78,7 +78,9 @@ def test_citizen_signs_in_with_a_code_sees_all_requests_and_downloads_their_data
     inbox, port = smtp
     _, page = open_context("citizen", accept_downloads=True, **PHONE)
     first = submit_request(page, live_server, e2e_tenant, "Die Laterne leuchtet nicht.")
-    second = submit_request(page, live_server, e2e_tenant, "Die Laterne flackert.")
+    # The second from another device (this one would offer the first form's kept draft again).
+    _, other_device = open_context("citizen-laptop", **PHONE)
+    second = submit_request(other_device, live_server, e2e_tenant, "Die Laterne flackert.")
 
     # The footer's link leads to the sign-in page.
     page.goto(live_server.url(e2e_tenant, "/"))
