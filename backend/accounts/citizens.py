@@ -20,6 +20,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +31,7 @@ from backend.cases.search import fold
 from backend.catalogue.models import FormVersion, Service
 from backend.catalogue.services import CatalogueService
 from backend.core import i18n
+from backend.core.db import unscoped_session
 from backend.core.storage import Storage
 from backend.core.tenancy import TenantContext
 from backend.notifications.models import OutboxMessage
@@ -425,6 +427,20 @@ class CitizenService:
         await self.session.delete(account)
         await self.session.flush()
         return len(cases)
+
+
+async def purge_expired_sign_ins(db: SQLAlchemyAsyncConfig, now: datetime.datetime | None = None) -> None:
+    """Forget codes and citizen sessions that can no longer be used (a background job across municipalities)."""
+    now = now or _now()
+    async with unscoped_session(db) as session:
+        await session.execute(
+            delete(CitizenSignInCode)
+            .where(CitizenSignInCode.expires_at < now)
+            .execution_options(synchronize_session=False)
+        )
+        await session.execute(
+            delete(CitizenSession).where(CitizenSession.expires_at < now).execution_options(synchronize_session=False)
+        )
 
 
 def _safe_name(name: str) -> str:

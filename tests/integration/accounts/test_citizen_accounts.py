@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select, update
 
-from backend.accounts.citizens import PENDING_COOKIE, SESSION_COOKIE
+from backend.accounts.citizens import PENDING_COOKIE, SESSION_COOKIE, purge_expired_sign_ins
 from backend.accounts.models import CitizenAccount, CitizenSession, CitizenSignInCode
 from backend.cases.models import Case
 from backend.core.db import alchemy_config, unscoped_session
@@ -108,6 +108,7 @@ async def test_a_citizen_signs_in_with_a_code_and_sees_the_requests_sent_earlier
     done = await enter_code(client, code)
     assert done.status_code == 303 and done.headers["location"] == "/account"
     assert client.cookies.get(SESSION_COOKIE) and "rathaus_session" not in client.cookies, "not a staff session"
+    assert (await client.get("/staff", follow_redirects=False)).status_code in (302, 303), "no staff page opens"
     mine = await client.get("/account")
     assert mine.status_code == 200 and mine.headers["cache-control"] == "no-store"
     assert f'href="{tracking}"' in mine.text and "Signed in as anna@example.org" in mine.text
@@ -333,3 +334,21 @@ async def test_every_account_route_ignores_a_session_and_a_code_of_another_munic
     assert case.account_id == account.id and case.contact_email == ANNA
     assert (await client.get("/account")).status_code == 200, "still signed in at home"
     assert (await enter_code(client, code)).status_code == 303, "the code still works at home"
+
+
+async def test_codes_and_sessions_that_ran_out_are_forgotten(
+    client: Client, tenant: TenantFixture, settings: Settings
+) -> None:
+    await sign_in(client, settings, tenant)
+    await ask_code(client, ANNA)
+    db = alchemy_config(settings)
+    try:
+        await purge_expired_sign_ins(db)
+        assert len(await rows(settings, CitizenSession, CitizenSession.tenant_id == tenant.id)) == 1
+        assert len(await rows(settings, CitizenSignInCode, CitizenSignInCode.tenant_id == tenant.id)) == 2
+        await purge_expired_sign_ins(db, now=datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=31))
+    finally:
+        await db.get_engine().dispose()
+    assert await rows(settings, CitizenSession, CitizenSession.tenant_id == tenant.id) == []
+    assert await rows(settings, CitizenSignInCode, CitizenSignInCode.tenant_id == tenant.id) == []
+    assert (await client.get("/account", follow_redirects=False)).status_code == 303
