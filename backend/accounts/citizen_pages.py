@@ -11,6 +11,7 @@ from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.accounts.citizen_data import CitizenData
 from backend.accounts.citizens import (
     CHECK_WINDOW,
     CHECKS_PER_CLIENT,
@@ -226,7 +227,7 @@ class CitizenAccountController(Controller):
         account = await citizens.account_of(request.cookies.get(SESSION_COOKIE))
         if account is None:
             return Redirect(path=SIGN_IN, status_code=303)
-        body = await citizens.export(account, request.app.state.storage)
+        body = await CitizenData(citizens.session, citizens.tenant).export(account, request.app.state.storage)
         return Response(
             body,
             media_type="application/zip",
@@ -244,7 +245,7 @@ class CitizenAccountController(Controller):
         if data.get("confirm") != "yes":
             error = _("Please confirm that you want to delete your account.")
             return await _account_page(citizens, account, delete_error=error, status=422)
-        await citizens.delete(account)
+        await CitizenData(citizens.session, citizens.tenant).delete(account)
         response = Redirect(path=f"{SIGN_IN}?deleted=1", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
