@@ -140,7 +140,11 @@ class CitizenAccountController(Controller):
             lines=[
                 _("Your code to sign in at %(name)s:", name=tenant.name),
                 made.code,
-                _("The code is valid for %(minutes)s minutes and works once. Enter it on this page:", minutes=minutes),
+                _(
+                    "The code is valid for %(minutes)s minutes and works once, in the browser where you asked for it. "
+                    "Enter it on this page:",
+                    minutes=minutes,
+                ),
             ],
             path=CODE_PAGE,
             after=[_("If you did not ask for this code, you can ignore this e-mail.")],
