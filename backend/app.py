@@ -18,6 +18,7 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 from litestar.stores.file import FileStore
 
+from backend.accounts.citizen_pages import CitizenAccountController
 from backend.accounts.controllers import LoginController
 from backend.accounts.invitation_pages import InvitationController
 from backend.accounts.password_pages import PasswordController
@@ -178,7 +179,10 @@ def create_app(settings: Settings) -> Litestar:
             ExternalController,
             open311_router(),
             OpsController,
-            # Only staff pages have sessions: citizens never get a session cookie.
+            # A citizen's account has its own cookie and its own table (backend/accounts/citizens.py), never the
+            # staff session below: nobody gets a cookie before signing in.
+            CitizenAccountController,
+            # Only staff pages have the staff session.
             Router(
                 path="/",
                 route_handlers=[

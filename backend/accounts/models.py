@@ -83,3 +83,40 @@ class DepartmentMember(TenantOwned, Base):
 
     department_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("department.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+
+
+class CitizenAccount(TenantOwned, Base):
+    """A citizen's account with one municipality (its host is its own origin), made when they first sign in
+    with a code sent to their address: the address is verified from then on (backend/accounts/citizens.py)."""
+
+    __tablename__ = "citizen_account"
+    __table_args__ = (UniqueConstraint("tenant_id", "email", name="uq_citizen_account_email"),)
+
+    email: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(8), default="de")
+    verified_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class CitizenSignInCode(TenantOwned, Base):
+    """A one-time sign-in code sent by e-mail: only an HMAC of it is kept, bound to the browser that asked for
+    it (by the hash of a token in that browser's cookie); ten minutes, five tries, one use."""
+
+    __tablename__ = "citizen_sign_in_code"
+
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    browser_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    tries: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+
+class CitizenSession(TenantOwned, Base):
+    """A signed-in citizen in one browser, apart from staff sessions: its own cookie names it by a secret of
+    which only the hash is kept here; a new one is made at every sign-in."""
+
+    __tablename__ = "citizen_session"
+
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("citizen_account.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True))

@@ -1,4 +1,5 @@
-"""Expires what a citizen started but never sent: draft files (rows and stored blobs) and drafts."""
+"""Expires what a citizen started but never sent: draft files (rows and stored blobs) and drafts; and sign-in
+codes and citizen sessions that ran out (backend/accounts/citizens.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import logging
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import delete, select
 
+from backend.accounts.citizens import purge_expired_sign_ins
 from backend.cases.models import Attachment, Draft
 from backend.core.db import unscoped_session
 from backend.core.storage import Storage
@@ -76,5 +78,9 @@ async def run_periodically(
                 log.info("removed %s expired draft files", removed)
         except Exception:  # a failed round is retried on the next one
             log.exception("draft cleanup failed")
+        try:
+            await purge_expired_sign_ins(db)
+        except Exception:
+            log.exception("cleanup of expired sign-ins failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every)

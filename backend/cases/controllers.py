@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.accounts.citizens import SESSION_COOKIE, CitizenService
 from backend.cases import workflow
 from backend.cases.drafts import DraftService
 from backend.cases.duplicates import DuplicateService
@@ -198,6 +199,7 @@ class CitizenCaseController(Controller):
         case, _created = await cases.submit(
             state.service, state.version, state.result.answers, state.key, i18n.get_language(), state.definition
         )
+        await _link_to_account(request, cases, case)
         return Redirect(path=f"/r/{case.tracking_token}?new=1", status_code=303)
 
     async def _read(
@@ -311,6 +313,17 @@ async def tracking_page(cases: CaseService, token: str, *, status_code: int = 20
         status_code=status_code,
         headers={"Cache-Control": "no-cache, private"},
     )
+
+
+async def _link_to_account(request: Request[Any, Any, State], cases: CaseService, case: Case) -> None:
+    """A case sent by a signed-in citizen joins their account ("My requests")."""
+    secret = request.cookies.get(SESSION_COOKIE)
+    if not secret:
+        return
+    citizens = CitizenService(cases.session, cases.tenant, request.app.state.settings.secret_key)
+    account = await citizens.account_of(secret)
+    if account is not None:
+        await citizens.link_case(account.id, case.id)
 
 
 def _sent_page(case: Case, slug: str) -> Template:

@@ -33,6 +33,8 @@ class Case(TenantOwned, Base):
         # The inbox's filters by assignee ("mine", "nobody's", a colleague's) and a clerk's departments.
         Index("ix_case_file_tenant_assignee", "tenant_id", "assignee_id"),
         Index("ix_case_file_tenant_department_status", "tenant_id", "department_id", "status"),
+        # A citizen's "My requests".
+        Index("ix_case_file_tenant_account", "tenant_id", "account_id"),
         # PostgreSQL only, made by migration 0015: GIN (tenant_id, search_text gin_trgm_ops) for parts of
         # words and GIN (tenant_id, to_tsvector('german', search_text)) for words (btree_gin, pg_trgm).
         # SQLite: the FTS5 table case_search (trigram tokenizer), kept in step by triggers on case_file.
@@ -77,6 +79,11 @@ class Case(TenantOwned, Base):
     priority: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
     # Counts every change of the case (CaseService.touch): a form shown with an older version is refused.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The citizen's account it belongs to (sent while signed in, or linked by its verified address); None:
+    # followed by its private link only (backend/accounts/citizens.py).
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("citizen_account.id", ondelete="SET NULL"), nullable=True
+    )
 
 
 class CaseEvent(TenantOwned, Base):

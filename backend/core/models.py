@@ -8,7 +8,17 @@ from sqlalchemy import Column, Integer, String, Table
 
 from backend.accounts.api_keys import ApiKey
 from backend.accounts.invitations import Invitation
-from backend.accounts.models import Department, DepartmentMember, Membership, RecoveryCode, StaffSession, User
+from backend.accounts.models import (
+    CitizenAccount,
+    CitizenSession,
+    CitizenSignInCode,
+    Department,
+    DepartmentMember,
+    Membership,
+    RecoveryCode,
+    StaffSession,
+    User,
+)
 from backend.accounts.resets import PasswordReset
 from backend.audit.models import AuditEntry
 from backend.cases.feedback import CaseFeedback
@@ -46,6 +56,9 @@ __all__ = [
     "CaseFeedback",
     "CaseForward",
     "CaseSubscription",
+    "CitizenAccount",
+    "CitizenSession",
+    "CitizenSignInCode",
     "Department",
     "DepartmentMember",
     "FormVersion",

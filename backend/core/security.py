@@ -41,8 +41,9 @@ def is_local_path(target: str) -> bool:
 
 
 # Private responses no cache (browser, proxy, shared computer's back button) may keep: every staff page, the
-# files citizens attached, shown by their private link or to staff, and the pages of a forwarded case (/x/).
-_NO_STORE = re.compile(r"^/staff(/|$)|^/r/[^/]+/files/|^/s/[^/]+/drafts/[^/]+/files/|^/x/")
+# files citizens attached, shown by their private link or to staff, the pages of a forwarded case (/x/), and a
+# citizen's account (sign-in, "My requests", the data download).
+_NO_STORE = re.compile(r"^/staff(/|$)|^/r/[^/]+/files/|^/s/[^/]+/drafts/[^/]+/files/|^/x/|^/account(/|$)")
 
 
 def is_private_path(path: str) -> bool:

@@ -40,7 +40,7 @@ from backend.notifications.metrics import count_delivery
 from backend.notifications.models import OutboxMessage, PushSubscription, VapidKey
 from backend.notifications.push import PushError, VapidKeyPair, build_request, check_endpoint
 from backend.notifications.services import email_fallback, in_language
-from backend.notifications.staff_mail import PRIVATE_LINK_KINDS
+from backend.notifications.staff_mail import PRIVATE_LINK_KINDS, SECRET_TEXT_KINDS
 from backend.notifications.unsubscribe import token_of, unsubscribe_path
 from backend.settings import Settings
 from backend.tenants.models import Tenant
@@ -326,6 +326,8 @@ class Deliverer:
             if message.status != "pending" and (message.payload or {}).get("kind") in PRIVATE_LINK_KINDS:
                 # Its link opens an account or a case: not kept once the e-mail is out (or never will be).
                 message.payload = {**message.payload, "url": ""}
+                if message.payload.get("kind") in SECRET_TEXT_KINDS:
+                    message.payload = {**message.payload, "details": []}
             recorded.append((message.channel, "dead" if message.status == "dead" else outcome.status))
         return recorded
 

@@ -18,9 +18,14 @@ from backend.notifications.push import topic_for
 STAFF_KINDS = frozenset({"staff_invitation", "password_reset"})
 # A case forwarded to someone outside the town hall (backend/inbox/forwarding.py): its link is a secret too.
 FORWARD_KIND = "case_forward"
+# A citizen's one-time sign-in code (backend/accounts/citizens.py): the code is in the text, which the outbox
+# forgets with the link once the e-mail is out.
+SIGN_IN_KIND = "citizen_sign_in_code"
 # E-mails whose link opens something by itself: written plainly (no case page, no unsubscribe link), and the
 # link is dropped from the outbox once the e-mail is out (see Deliverer._record_all).
-PRIVATE_LINK_KINDS = STAFF_KINDS | {FORWARD_KIND}
+PRIVATE_LINK_KINDS = STAFF_KINDS | {FORWARD_KIND, SIGN_IN_KIND}
+# Of these, e-mails whose text holds the secret itself: the text is dropped too.
+SECRET_TEXT_KINDS = frozenset({SIGN_IN_KIND})
 STAFF_MAIL_TTL = 24 * 3600
 
 

@@ -185,6 +185,7 @@ SAME_IN_GERMAN = frozenset(
         "Text",
         "Normal",  # a priority
         "Status: %(from)s → %(to)s",
+        "Status: %(status)s",
         # Compass letters: N, S and W are the same; only east differs ("O" for Osten).
         "%(degrees)s° N",
         "%(degrees)s° S",

@@ -1,0 +1,119 @@
+"""A citizen signs in with a code from their e-mail (read from the test SMTP server), sees all their requests and
+downloads their data. Every page visited is checked with axe-core.
+
+Texts the app translates are matched in German and English, as in test_journey.py.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from backend.core.db import alchemy_config
+from backend.notifications.delivery import Deliverer
+from backend.settings import Settings
+from tests.e2e.conftest import PHONE, LiveServer, check_a11y, run_async
+from tests.factories import TenantFixture
+from tests.integration.notifications.test_email import Inbox, smtp  # noqa: F401  (the in-process SMTP server)
+
+pytestmark = pytest.mark.browser
+
+CONTACT = "clara.konto@example.org"
+CODE_SUBJECT = re.compile(r"Anmeldecode|sign-in code")
+
+
+def submit_request(page: Page, server: LiveServer, tenant: TenantFixture, what: str) -> str:
+    """Send the street-light form with the contact address; returns the tracking path."""
+    page.goto(server.url(tenant, "/s/street-light/form"))
+    page.locator("#where__address").fill("Hauptstraße 12")
+    page.locator("#what").fill(what)
+    page.locator("#email").fill(CONTACT)
+    page.locator("button[name=action][value=review]").click()
+    page.locator("form[action='/s/street-light/submit'] button.button-primary").click()
+    expect(page).to_have_url(re.compile(r"/r/[^/?]+\?new=1$"))
+    path = page.locator(".confirmation .tracking-link a").get_attribute("href") or ""
+    assert path.startswith("/r/"), path
+    return path
+
+
+def code_from_mail(settings: Settings, port: int, inbox: Inbox, tenant: TenantFixture) -> str:
+    """Run one round of the outbox worker against the test SMTP server; the code from this citizen's mail."""
+    mailing = replace(settings, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none", smtp_from="r@example.org")
+
+    async def once() -> None:
+        db = alchemy_config(mailing)
+        worker = Deliverer(db, mailing)
+        try:
+            await worker.run_once()
+        finally:
+            await worker.aclose()
+            await db.get_engine().dispose()
+
+    run_async(once())
+    # The outbox may hold other tests' mails (a shared database): this municipality's code mail to this address.
+    [mail] = [
+        m
+        for m in inbox.messages
+        if m["To"] == CONTACT and tenant.name in m["From"] and CODE_SUBJECT.search(m["Subject"])
+    ]
+    found = re.search(r"^(\d{6})\s*$", mail.get_content(), re.MULTILINE)  # type: ignore[attr-defined]
+    assert found, mail.get_content()  # type: ignore[attr-defined]
+    return found.group(1)
+
+
+def test_citizen_signs_in_with_a_code_sees_all_requests_and_downloads_their_data(
+    live_server: LiveServer,
+    e2e_tenant: TenantFixture,
+    open_context: Any,
+    settings: Settings,
+    smtp: tuple[Inbox, int],  # noqa: F811
+) -> None:
+    inbox, port = smtp
+    _, page = open_context("citizen", accept_downloads=True, **PHONE)
+    first = submit_request(page, live_server, e2e_tenant, "Die Laterne leuchtet nicht.")
+    # The second from another device (this one would offer the first form's kept draft again).
+    _, other_device = open_context("citizen-laptop", **PHONE)
+    second = submit_request(other_device, live_server, e2e_tenant, "Die Laterne flackert.")
+
+    # The footer's link leads to the sign-in page.
+    page.goto(live_server.url(e2e_tenant, "/"))
+    page.locator("footer a[href='/account']").click()
+    expect(page).to_have_url(re.compile(r"/account/sign-in$"))
+    check_a11y(page, "sign-in page")
+    page.locator("#sign-in-email").fill(CONTACT)
+    page.locator("form[action='/account/sign-in'] button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/account/sign-in/code$"))
+    expect(page.locator("main")).to_contain_text(CONTACT)
+    check_a11y(page, "code page")
+
+    code = code_from_mail(settings, port, inbox, e2e_tenant)
+    page.locator("#sign-in-code").fill(code)
+    page.locator("form[action='/account/sign-in/code'] button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/account$"))
+    expect(page.locator("main")).to_contain_text(CONTACT)
+    # Both requests sent earlier with the now verified address, each linking to its tracking page.
+    links = page.locator(".account-requests a")
+    expect(links).to_have_count(2)
+    assert {links.nth(i).get_attribute("href") for i in range(2)} == {first, second}
+    check_a11y(page, "my requests")
+
+    with page.expect_download() as download_info:
+        page.locator("a[href='/account/data.zip']").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".zip")
+    archive = zipfile.ZipFile(io.BytesIO(download.path().read_bytes()))
+    data = json.loads(archive.read("data.json"))
+    assert data["account"]["email"] == CONTACT
+    assert {r["tracking_link"] for r in data["requests"]} == {first, second}
+
+    # A request's link opens its tracking page.
+    page.locator(f".account-requests a[href='{first}']").click()
+    expect(page).to_have_url(re.compile(re.escape(first) + "$"))
+    check_a11y(page, "tracking page from my requests")
