@@ -329,9 +329,14 @@ def cmd_worker(args: argparse.Namespace) -> None:
         from backend.news.services import run_periodically as publish_news
 
         publisher = asyncio.create_task(publish_news(db, stop))
+        from backend.cases.retention import run_periodically as anonymise_expired
+        from backend.core.storage import LocalStorage
+
+        retention = asyncio.create_task(anonymise_expired(db, LocalStorage(settings.uploads_dir), stop))
         try:
             await deliverer.run_forever(stop)
             await publisher
+            await retention
         finally:
             await deliverer.aclose()
             await db.get_engine().dispose()

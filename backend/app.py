@@ -26,6 +26,7 @@ from backend.accounts.session_pages import SessionsController
 from backend.accounts.two_factor_pages import TwoFactorController
 from backend.audit.recorder import AuditMiddleware
 from backend.cases import cleanup as drafts_cleanup
+from backend.cases import retention as case_retention
 from backend.cases import workflow
 from backend.cases.controllers import CitizenCaseController
 from backend.cases.followup import FollowUpController, StaffFeedbackController
@@ -121,11 +122,16 @@ def create_app(settings: Settings) -> Litestar:
         stop = asyncio.Event()
         worker: asyncio.Task[None] | None = None
         publisher: asyncio.Task[None] | None = None
+        retention: asyncio.Task[None] | None = None
         deliverer = Deliverer(db, settings) if settings.run_worker else None
         if deliverer is not None:
             worker = asyncio.create_task(deliverer.run_forever(stop), name="rathaus-delivery")
             # Announcements whose start has come are queued for the delivery worker (backend/news).
             publisher = asyncio.create_task(news_services.run_periodically(db, stop), name="rathaus-news")
+            # Closed cases past the municipality's retention period are anonymised (cases/retention.py).
+            retention = asyncio.create_task(
+                case_retention.run_periodically(db, app.state.storage, stop), name="rathaus-retention"
+            )
         # Unsent drafts and their files expire (cases/cleanup.py); every instance may sweep.
         sweeper = asyncio.create_task(drafts_cleanup.run_periodically(db, app.state.storage, stop))
         try:
@@ -136,6 +142,8 @@ def create_app(settings: Settings) -> Litestar:
                 await worker
             if publisher is not None:
                 await publisher
+            if retention is not None:
+                await retention
             await sweeper
             if deliverer is not None:
                 await deliverer.aclose()

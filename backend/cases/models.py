@@ -77,6 +77,8 @@ class Case(TenantOwned, Base):
         ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
     )
     priority: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
+    # When the retention job removed its personal data (cases/retention.py); None: not anonymised.
+    anonymised_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     # Counts every change of the case (CaseService.touch): a form shown with an older version is refused.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # The citizen's account it belongs to (sent while signed in, or linked by its verified address); None:

@@ -36,6 +36,8 @@ class Tenant(Base):
     # A disabled municipality answers every request with a neutral "not available" page and sends nothing.
     active: Mapped[bool] = mapped_column(default=True)
     feedback_reopen_days: Mapped[int] = mapped_column(default=14, server_default="14")  # see cases/feedback.py
+    # Closed cases are anonymised this many days after their last activity (cases/retention.py); None: kept.
+    retention_days: Mapped[int | None] = mapped_column(nullable=True)
 
 
 class TenantHost(Base):

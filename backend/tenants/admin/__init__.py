@@ -27,6 +27,7 @@ from backend.tenants.admin.branding import BrandingController
 from backend.tenants.admin.hosts import HostsController
 from backend.tenants.admin.languages import LanguagesController
 from backend.tenants.admin.legal import ContactController, LegalController
+from backend.tenants.admin.retention import RetentionController
 from backend.tenants.admin.texts import TextsController
 
 ADMIN_PATH = "/staff/admin"
@@ -83,5 +84,6 @@ def admin_router() -> Router:
             ReplyTemplateAdminController,
             AuditAdminController,
             ApiKeyAdminController,
+            RetentionController,
         ],
     )
