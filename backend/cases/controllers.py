@@ -31,6 +31,7 @@ from backend.core.errors import NotFound
 from backend.core.limits import UPLOAD_BODY_LIMIT
 from backend.core.storage import Storage
 from backend.core.tenancy import tenant_of
+from backend.tenants.privacy import privacy_notice
 
 
 async def provide_cases(db_session: NamedDependency[AsyncSession], request: Request[Any, Any, State]) -> CaseService:
@@ -146,8 +147,10 @@ class CitizenCaseController(Controller):
         state = await self._from_draft(slug, key, catalogue, cases)
         if state is None:  # expired or never made: start again
             return Redirect(path=f"/s/{slug}/form", status_code=303)
-        template = "review.html" if state.result.ok else "form.html"  # e.g. a kept file has expired meanwhile
-        return Template(template, context=state.context(), headers=NO_STORE)
+        if not state.result.ok:  # e.g. a kept file has expired meanwhile
+            return Template("form.html", context=state.context(), headers=NO_STORE)
+        privacy = await privacy_notice(cases.session, cases.tenant.id)
+        return Template("review.html", context=state.context(privacy=privacy), headers=NO_STORE)
 
     @post("/s/{slug:str}/submit", status_code=200, opt=UPLOAD_BODY_LIMIT)
     async def submit(
