@@ -301,8 +301,20 @@ class InboxService:
         # Whose cases the person sees (cases.scope): every query of the inbox goes through _filtered.
         self.scope = scope
 
-    def _filtered(self, query: Select[Any], flt: InboxFilter, due: DueNow) -> Select[Any]:
-        """The cases the person may see, by every part of the filter but the status and the page."""
+    async def _service_id(self, flt: InboxFilter) -> uuid.UUID | None:
+        """The id of the filter's service (by its address name); None when there is no such service.
+
+        Looked up first, so that the case query compares with a value: the planner then knows how many of the
+        town's cases the service has (a subquery or a join hides it, and it sorts a whole town for one page)."""
+        if not flt.service:
+            return None
+        return await self.session.scalar(select(Service.id).where(Service.slug == flt.service))
+
+    def _filtered(
+        self, query: Select[Any], flt: InboxFilter, due: DueNow, service_id: uuid.UUID | None = None
+    ) -> Select[Any]:
+        """The cases the person may see, by every part of the filter but the status and the page
+        (``service_id``: the filter's service, from ``_service_id``)."""
         if not self.scope.sees_all:
             query = query.where(self.scope.condition())
         if flt.assignee == "me":
@@ -316,7 +328,7 @@ class InboxService:
         if flt.priority:
             query = query.where(Case.priority == flt.priority)
         if flt.service:
-            query = query.where(Case.service_id.in_(select(Service.id).where(Service.slug == flt.service)))
+            query = query.where(Case.service_id == service_id if service_id is not None else false())
         if flt.replied:
             query = query.where(Case.citizen_replied_at.is_not(None))
         if flt.due in DUE_FILTERS:
@@ -339,27 +351,31 @@ class InboxService:
 
     async def list(self, flt: InboxFilter) -> InboxPage:
         due = await due_now(self.session, self.tenant)
+        service_id = await self._service_id(flt)
         # One grouped query gives the counts per status (and of replies) for the filter without its status.
         grouped = self._filtered(
-            select(Case.status, func.count(), func.count(Case.citizen_replied_at)).group_by(Case.status), flt, due
+            select(Case.status, func.count(), func.count(Case.citizen_replied_at)).group_by(Case.status),
+            flt,
+            due,
+            service_id,
         )
         per_status = {status: (n, replied) for status, n, replied in (await self.session.execute(grouped)).tuples()}
         shown = [per_status.get(flt.status, (0, 0))] if flt.status else list(per_status.values())
-        query = self._filtered(
-            select(Case, Service, User.display_name)
-            .join(Service, Service.id == Case.service_id)
-            .outerjoin(User, User.id == Case.assignee_id)
-            .options(load_only(*_LISTED)),
-            flt,
-            due,
-        )
+        # The page's cases alone, by the keyset index; their services and assignees' names after. (Joined in, the
+        # planner misjudges how many of a town's cases a service has and sorts all of them for one page.)
+        query = self._filtered(select(Case).options(load_only(*_LISTED)), flt, due, service_id)
         if flt.status:
             query = query.where(Case.status == flt.status)
         cursor = decode_cursor(flt.sort, flt.after) if flt.after else None
         if cursor is not None:
             query = query.where(_after(flt.sort, *cursor))
-        found = list((await self.session.execute(query.order_by(*_order(flt.sort)).limit(PAGE_SIZE + 1))).tuples())
-        rows = [InboxRow(c, s, due.state(c), due.day(c), name or "") for c, s, name in found[:PAGE_SIZE]]
+        found = list(await self.session.scalars(query.order_by(*_order(flt.sort)).limit(PAGE_SIZE + 1)))
+        page = found[:PAGE_SIZE]
+        services = await self._services_of(page, {})
+        names = await self._names_of(page)
+        rows = [
+            InboxRow(c, services[c.service_id], due.state(c), due.day(c), names.get(c.assignee_id, "")) for c in page
+        ]
         return InboxPage(
             rows=rows,
             total=sum(n for n, _r in shown),
@@ -367,6 +383,20 @@ class InboxService:
             replied=sum(r for _n, r in shown),
             next_after=encode_cursor(flt.sort, rows[-1].case) if len(found) > PAGE_SIZE else "",
         )
+
+    async def _services_of(self, cases: list[Case], known: dict[uuid.UUID, Service]) -> dict[uuid.UUID, Service]:
+        """The services of ``cases`` (added to ``known``, the ones read before)."""
+        wanted = {c.service_id for c in cases} - known.keys()
+        if wanted:
+            known.update((s.id, s) for s in await self.session.scalars(select(Service).where(Service.id.in_(wanted))))
+        return known
+
+    async def _names_of(self, cases: list[Case]) -> dict[uuid.UUID | None, str]:
+        people = {c.assignee_id for c in cases if c.assignee_id is not None}
+        if not people:
+            return {}
+        found = await self.session.execute(select(User.id, User.display_name).where(User.id.in_(people)))
+        return dict(found.tuples())
 
     async def export(self, flt: InboxFilter, db: SQLAlchemyAsyncConfig, limit: int) -> AsyncIterator[list[InboxRow]]:
         """Every case of the filter (its status included, from the first page on) in the list's order, at most
@@ -381,11 +411,8 @@ class InboxService:
             reader = copy.copy(self)
             reader.session = session
             due = await due_now(session, self.tenant)
-            query = reader._filtered(
-                select(Case, Service).join(Service, Service.id == Case.service_id).options(load_only(*_LISTED)),
-                flt,
-                due,
-            )
+            query = reader._filtered(select(Case).options(load_only(*_LISTED)), flt, due, await reader._service_id(flt))
+            services: dict[uuid.UUID, Service] = {}
             if flt.status:
                 query = query.where(Case.status == flt.status)
             column = _ORDER[flt.sort][0]
@@ -394,13 +421,14 @@ class InboxService:
             while sent < limit:
                 size = min(EXPORT_BATCH, limit - sent)
                 batch = query if last is None else query.where(_after(flt.sort, *last))
-                found = list((await session.execute(batch.order_by(*_order(flt.sort)).limit(size))).tuples())
+                found = list(await session.scalars(batch.order_by(*_order(flt.sort)).limit(size)))
                 if not found:
                     return
-                yield [InboxRow(c, s, due.state(c), due.day(c)) for c, s in found]
+                await reader._services_of(found, services)
+                yield [InboxRow(c, services[c.service_id], due.state(c), due.day(c)) for c in found]
                 sent += len(found)
                 if len(found) < size:
                     return
-                tail = found[-1][0]
+                tail = found[-1]
                 last = (getattr(tail, column.key), tail.id)
                 session.expunge_all()  # what was sent is not kept
