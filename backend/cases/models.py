@@ -24,9 +24,23 @@ class Case(TenantOwned, Base):
         # The inbox pages by keyset (sort key, id) within one municipality: each sort has its index.
         Index("ix_case_file_tenant_created_id", "tenant_id", "created_at", "id"),
         Index("ix_case_file_tenant_status_created_id", "tenant_id", "status", "created_at", "id"),
-        Index("ix_case_file_tenant_status", "tenant_id", "status"),
+        # The inbox's counts per status read these alone on PostgreSQL (migration 0027).
+        Index("ix_case_file_tenant_status", "tenant_id", "status", postgresql_include=["citizen_replied_at"]),
+        Index(
+            "ix_case_file_tenant_service_status",
+            "tenant_id",
+            "service_id",
+            "status",
+            postgresql_include=["citizen_replied_at"],
+        ),
         Index("ix_case_file_tenant_replied", "tenant_id", "citizen_replied_at"),
-        Index("ix_case_file_tenant_due_id", "tenant_id", "due_at", "id"),
+        Index(
+            "ix_case_file_tenant_due_id",
+            "tenant_id",
+            "due_at",
+            "id",
+            postgresql_include=["status", "citizen_replied_at"],
+        ),
         Index("ix_case_file_tenant_activity_id", "tenant_id", "last_activity_at", "id"),
         # The duplicates of a case, whose citizens are notified of its changes too.
         Index("ix_case_file_duplicate_of", "duplicate_of_id"),
