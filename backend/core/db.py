@@ -216,6 +216,10 @@ def alchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
         # when returned, so a pool smaller than the usual concurrency opens a new connection (TLS attempt,
         # type introspection) every few requests.
         engine_kwargs.update(pool_size=20, max_overflow=10, pool_recycle=1800)
+        # Every statement is planned for its values: a prepared statement's generic plan (after five runs) knows
+        # only averages, and a town with a hundred thousand cases is no average of four hundred towns - the
+        # inbox's plan for a service of a big town went from an index-only scan to a sort of the whole town.
+        connect_args = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
     config = _Config(
         connection_string=settings.database_url,
         # enable_cache_listener: advanced-alchemy's cache (not used) checks this on every commit, and without
