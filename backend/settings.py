@@ -207,8 +207,8 @@ class Settings:
     s3_endpoint: str | None = None
     s3_region: str | None = None
     s3_access_key_id: str | None = None
-    s3_secret_access_key: str | None = None
-    s3_session_token: str | None = None
+    s3_secret_access_key: str | None = field(default=None, repr=False)
+    s3_session_token: str | None = field(default=None, repr=False)
     max_upload_bytes: int = 15 * 1024 * 1024
     max_files: int = 5
     log_level: str = "INFO"
