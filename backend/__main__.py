@@ -330,9 +330,9 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
         publisher = asyncio.create_task(publish_news(db, stop))
         from backend.cases.retention import run_periodically as anonymise_expired
-        from backend.core.storage import LocalStorage
+        from backend.core.storage import storage_for
 
-        retention = asyncio.create_task(anonymise_expired(db, LocalStorage(settings.uploads_dir), stop))
+        retention = asyncio.create_task(anonymise_expired(db, storage_for(settings), stop))
         try:
             await deliverer.run_forever(stop)
             await publisher

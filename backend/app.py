@@ -45,7 +45,7 @@ from backend.core.ops import OpsController
 from backend.core.ratelimit import make_rate_limiter
 from backend.core.security import EdgeMiddleware
 from backend.core.sessions import StaffSessionConfig
-from backend.core.storage import LocalStorage
+from backend.core.storage import storage_for
 from backend.core.templating import template_config
 from backend.core.tenancy import HostCache, TenancyMiddleware
 from backend.core.text import ControlCharacterGuard
@@ -240,7 +240,7 @@ def create_app(settings: Settings) -> Litestar:
         ),
         exception_handlers=exception_handlers,
         lifespan=[lifespan],
-        state=State({"settings": settings, "storage": LocalStorage(settings.uploads_dir), "db": db}),
+        state=State({"settings": settings, "storage": storage_for(settings), "db": db}),
         # Small bodies everywhere: only the routes that take files get the large limit (below).
         request_max_body_size=DEFAULT_BODY_LIMIT,
         debug=False,

@@ -22,7 +22,7 @@ from backend.catalogue.models import Service
 from backend.catalogue.services import CatalogueService
 from backend.catalogue.templates import template
 from backend.core.db import alchemy_config, install_sqlite_pragmas, tenant_session, unscoped_session
-from backend.core.storage import LocalStorage
+from backend.core.storage import storage_for
 from backend.core.tenancy import TenantContext
 from backend.settings import Settings
 from backend.tenants.models import Tenant
@@ -342,7 +342,7 @@ async def load_demo(settings: Settings) -> bool:
                 )
                 tenant.contact = spec.contact
                 contexts.append(to_context(tenant))
-        storage = LocalStorage(settings.uploads_dir)
+        storage = storage_for(settings)
         for spec, ctx in zip(TENANTS, contexts, strict=True):
             async with tenant_session(db, ctx.id) as session:
                 services = await _create_services(CatalogueService(session, ctx), spec.services)

@@ -6,6 +6,7 @@ import ipaddress
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_SECRET_KEY = "insecure-development-key-change-me"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +32,25 @@ SETTINGS: tuple[Setting, ...] = (
         "sqlite+aiosqlite:///<data dir>/rathaus.db",
         "SQLAlchemy URL: `postgresql+asyncpg://user:pw@host/db` or `sqlite+aiosqlite:///path.db`.",
     ),
-    Setting("RATHAUS_DATA_DIR", "./var", "Folder for the SQLite database and uploaded files."),
+    Setting(
+        "RATHAUS_DATA_DIR",
+        "./var",
+        "Folder for the SQLite database and, without `RATHAUS_STORAGE_URL`, the uploaded files (`uploads/`).",
+    ),
+    Setting(
+        "RATHAUS_STORAGE_URL",
+        "(empty: `<data dir>/uploads`)",
+        "`s3://bucket` or `s3://bucket/prefix`: uploaded files live in this S3-compatible bucket, so that "
+        "instances share no disk. Credentials come from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and "
+        "`AWS_SESSION_TOKEN`, or from a container or instance role.",
+    ),
+    Setting(
+        "RATHAUS_S3_ENDPOINT",
+        "(AWS)",
+        "Endpoint of an S3-compatible service other than AWS (MinIO, Ceph, ...), e.g. `https://s3.example.org`; "
+        "`AWS_ENDPOINT_URL` works too. A plain `http://` endpoint is accepted in this variable only.",
+    ),
+    Setting("RATHAUS_S3_REGION", "us-east-1", "Region of the bucket (`AWS_REGION` works too)."),
     Setting(
         "RATHAUS_BASE_DOMAIN",
         "localhost",
@@ -147,6 +166,23 @@ def _networks(raw: str | None) -> tuple[Network, ...]:
         raise SettingsError(f"RATHAUS_METRICS_NETWORKS: {exc}") from exc
 
 
+@dataclass(frozen=True)
+class S3Location:
+    bucket: str
+    prefix: str
+
+
+def parse_storage_url(url: str) -> S3Location:
+    """``s3://bucket`` or ``s3://bucket/prefix``; ValueError for anything else."""
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError("must look like s3://bucket or s3://bucket/prefix")
+    prefix = parts.path.strip("/")
+    if prefix and any(segment in ("", ".", "..") for segment in prefix.split("/")):
+        raise ValueError("the prefix must not have empty, '.' or '..' parts")
+    return S3Location(bucket=parts.netloc, prefix=prefix)
+
+
 def _hosts(raw: str | None) -> tuple[str, ...]:
     if raw is None:
         return DEFAULT_PUSH_HOSTS
@@ -166,6 +202,13 @@ class Settings:
     workers: int = 1
     https: bool = False
     redis_url: str | None = None
+    # Empty: uploads in <data dir>/uploads; else s3://bucket/prefix (backend/core/storage.py).
+    storage_url: str = ""
+    s3_endpoint: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = field(default=None, repr=False)
+    s3_session_token: str | None = field(default=None, repr=False)
     max_upload_bytes: int = 15 * 1024 * 1024
     max_files: int = 5
     log_level: str = "INFO"
@@ -239,6 +282,12 @@ class Settings:
                 workers=int(_env("RATHAUS_WORKERS", env) or 1),
                 https=https,
                 redis_url=_env("RATHAUS_REDIS_URL", env),
+                storage_url=_env("RATHAUS_STORAGE_URL", env) or "",
+                s3_endpoint=_env("RATHAUS_S3_ENDPOINT", env),
+                s3_region=_env("RATHAUS_S3_REGION", env),
+                s3_access_key_id=_env("AWS_ACCESS_KEY_ID", env),
+                s3_secret_access_key=_env("AWS_SECRET_ACCESS_KEY", env),
+                s3_session_token=_env("AWS_SESSION_TOKEN", env),
                 max_upload_bytes=int(float(_env("RATHAUS_MAX_UPLOAD_MB", env) or 15) * 1024 * 1024),
                 max_files=int(_env("RATHAUS_MAX_FILES", env) or 5),
                 log_level=(_env("RATHAUS_LOG_LEVEL", env) or "INFO").upper(),
@@ -272,6 +321,13 @@ class Settings:
             settings = replace(settings, database_url=f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'rathaus.db'}")
         if settings.staff_second_factor not in ("", "required", "optional"):
             raise SettingsError("RATHAUS_STAFF_SECOND_FACTOR must be required or optional")
+        if settings.storage_url:
+            try:
+                parse_storage_url(settings.storage_url)
+            except ValueError as exc:
+                raise SettingsError(f"RATHAUS_STORAGE_URL {exc}") from exc
+        if settings.s3_endpoint and not settings.s3_endpoint.startswith(("https://", "http://")):
+            raise SettingsError("RATHAUS_S3_ENDPOINT must start with https:// or http://")
         if settings.log_format not in ("json", "text"):
             raise SettingsError("RATHAUS_LOG_FORMAT must be json or text")
         if settings.metrics_token is not None and len(settings.metrics_token) < 16:

@@ -27,6 +27,7 @@ from backend.catalogue.schemas import FormDefinition
 from backend.catalogue.services import CatalogueService
 from backend.core import i18n
 from backend.core.db import scope_session
+from backend.core.downloads import stored_file
 from backend.core.errors import NotFound
 from backend.core.limits import UPLOAD_BODY_LIMIT
 from backend.core.storage import Storage
@@ -253,7 +254,7 @@ class CitizenCaseController(Controller):
         cases: NamedDependency[CaseService],
     ) -> File:
         attachment = await cases.attachment(file_id, draft_key=key, service_slug=slug)
-        return _file_response(attachment, cases.storage)
+        return await _file_response(attachment, cases.storage)
 
     @get("/r/{token:str}")
     async def track(
@@ -270,7 +271,7 @@ class CitizenCaseController(Controller):
     ) -> File:
         case_id = await cases.case_id_for_token(token)
         attachment = await cases.attachment(file_id, case_id=case_id)
-        return _file_response(attachment, cases.storage)
+        return await _file_response(attachment, cases.storage)
 
     @get("/r/{token:str}/withdraw")
     async def confirm_withdraw(self, token: FromPath[str], cases: NamedDependency[CaseService]) -> Template | Redirect:
@@ -341,14 +342,12 @@ def _uuid_or_none(value: Any) -> uuid.UUID | None:
         return None
 
 
-def _file_response(attachment: Attachment, storage: Storage) -> File:
-    path = storage.path(attachment.storage_key)
-    if path is None or not path.exists():
-        raise NotFound()
-    return File(
-        path=path,
+async def _file_response(attachment: Attachment, storage: Storage) -> File:
+    return await stored_file(
+        storage,
+        attachment.storage_key,
         filename=attachment.filename,
         media_type=attachment.content_type,
-        content_disposition_type="inline" if attachment.content_type.startswith("image/") else "attachment",
+        disposition="inline" if attachment.content_type.startswith("image/") else "attachment",
         headers={"Cache-Control": "private, max-age=86400"},
     )

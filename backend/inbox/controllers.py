@@ -310,4 +310,4 @@ class InboxController(Controller):
         storage: NamedDependency[Storage],
     ) -> File:
         await cases.by_id(case_id)
-        return _file_response(await cases.attachment(file_id, case_id=case_id), storage)
+        return await _file_response(await cases.attachment(file_id, case_id=case_id), storage)

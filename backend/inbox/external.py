@@ -114,4 +114,4 @@ class ExternalController(Controller):
         attachment = await cases.attachment(file_id, case_id=forward.case_id)
         if attachment.event_id is not None:
             raise NotFound()
-        return _file_response(attachment, cases.storage)
+        return await _file_response(attachment, cases.storage)
