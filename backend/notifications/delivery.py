@@ -296,17 +296,25 @@ class Deliverer:
         headers["host"] = target.host_header
         headers["user-agent"] = "Rathaus-Webhooks/1"
         try:
-            response = await self.client.post(
-                target.url, content=body, headers=headers, extensions={"sni_hostname": target.server_name}
-            )
+            # Streamed: only the start of an answer is read, however much a receiver sends.
+            async with self.client.stream(
+                "POST", target.url, content=body, headers=headers, extensions={"sni_hostname": target.server_name}
+            ) as response:
+                code, retry_after = response.status_code, response.headers.get("retry-after")
+                start = b""
+                if not 200 <= code < 300:
+                    async for chunk in response.aiter_bytes():
+                        start += chunk
+                        if len(start) >= 200:
+                            break
         except httpx.HTTPError as exc:
             return Outcome("retry", f"network error: {type(exc).__name__}: {exc}"[:300])
-        code = response.status_code
         if 200 <= code < 300:
             return Outcome("sent", code=code)
-        answer = f"answered {code}: {response.text[:200]}".strip().rstrip(":")
+        text = start[:200].decode("utf-8", "replace").strip()
+        answer = f"answered {code}: {text}" if text else f"answered {code}"
         if code in (408, 429):
-            return Outcome("retry", answer, _retry_after(response.headers.get("retry-after")), code=code)
+            return Outcome("retry", answer, _retry_after(retry_after), code=code)
         if code >= 500:
             return Outcome("retry", answer, code=code)
         return Outcome("failed", answer, code=code)

@@ -331,5 +331,10 @@ async def queue_case_updated(session: AsyncSession, event: CaseUpdated) -> None:
     event_type = {"status_changed": "case.status_changed", "public_message": "case.message_added"}.get(event.kind)
     if event_type is None:
         return
-    extra = {"message": event.message} if event.message or event_type == "case.message_added" else {}
+    extra: dict[str, Any] = {}
+    if event_type == "case.status_changed":
+        extra["changed_by"] = "citizen" if event.by_citizen else "town_hall"
+    # The town hall's own text only: a citizen's reason for withdrawing or reopening may say anything about them.
+    if not event.by_citizen and (event.message or event_type == "case.message_added"):
+        extra["message"] = event.message
     await queue_event(session, event.tenant_id, event.case_id, event_type, extra, f"{event.kind}:{uuid.uuid4()}")

@@ -161,6 +161,23 @@ async def test_case_events_arrive_signed_and_verifiable_by_an_independent_hmac(
     assert log.text.count("HTTP 200") == 3
 
 
+async def test_a_citizens_own_step_is_an_event_without_their_words(
+    settings: Settings, tenant: TenantFixture, admin: Client, client: Client, receiver: Receiver
+) -> None:
+    await register_ok(admin, receiver.url, ["case.status_changed"])
+    tracking = await submit_case(client, tenant, photo=False)
+    page = await client.get(tracking + "/withdraw")
+    data = {"_csrf_token": csrf_token(page.text), "reason": "Ich bin umgezogen nach Beispielweg 7."}
+    assert (await client.post(tracking + "/withdraw", data=data, follow_redirects=False)).status_code == 303
+    await deliver_all(settings)
+
+    [(_, body)] = receiver.received
+    event = json.loads(body)
+    assert event["type"] == "case.status_changed"
+    assert event["data"]["status"] == "withdrawn" and event["data"]["changed_by"] == "citizen"
+    assert "message" not in event["data"] and b"Beispielweg" not in body
+
+
 async def test_a_500_is_retried_until_the_receiver_takes_it(
     settings: Settings, tenant: TenantFixture, admin: Client, client: Client, receiver: Receiver
 ) -> None:
