@@ -120,6 +120,12 @@ SETTINGS: tuple[Setting, ...] = (
         "plain `http` and other ports.",
     ),
     Setting(
+        "RATHAUS_WEBHOOK_ALLOW_PRIVATE",
+        "false",
+        "`true` lets webhooks go to private, loopback and link-local addresses (tests, closed networks); by default "
+        "their host names must resolve to public addresses only, checked when saved and again at every delivery.",
+    ),
+    Setting(
         "RATHAUS_VAPID_SUBJECT",
         "mailto:push@<base domain>",
         "Contact URI sent to push services (`mailto:` or `https:`).",
@@ -220,6 +226,8 @@ class Settings:
     metrics_dir: Path | None = None
     run_worker: bool = True
     push_endpoint_allowlist: tuple[str, ...] = DEFAULT_PUSH_HOSTS
+    # Webhooks may go to private and loopback addresses (tests; an operator's closed network).
+    webhook_allow_private: bool = False
     vapid_subject: str = ""
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -297,6 +305,8 @@ class Settings:
                 metrics_dir=Path(shared) if (shared := _env(METRICS_DIR_VARIABLE, env)) else None,
                 run_worker=(_env("RATHAUS_WORKER", env) or "true").lower() in ("true", "1", "yes"),
                 push_endpoint_allowlist=_hosts(_env("RATHAUS_PUSH_ENDPOINT_ALLOWLIST", env)),
+                webhook_allow_private=(_env("RATHAUS_WEBHOOK_ALLOW_PRIVATE", env) or "false").lower()
+                in ("true", "1", "yes"),
                 vapid_subject=_env("RATHAUS_VAPID_SUBJECT", env) or "",
                 smtp_host=_env("RATHAUS_SMTP_HOST", env),
                 smtp_port=int(_env("RATHAUS_SMTP_PORT", env) or 587),

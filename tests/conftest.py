@@ -41,6 +41,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         # Tests drive delivery themselves (tests/integration/notifications); no background worker races them.
         run_worker=False,
         push_endpoint_allowlist=("127.0.0.1",),
+        # Webhook tests (and the route table's world) receive on loopback.
+        webhook_allow_private=True,
         # Live-update streams end soon, so that a test client reading one to its end is not held up.
         live_stream_seconds=0.2,
     ).with_defaults()

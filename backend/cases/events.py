@@ -26,6 +26,9 @@ class CaseUpdated(Event):
     emails_off: bool = False  # the citizen switched e-mails off for this case (push is unaffected)
     # The service's own wording of the status per language ({"de": ..., "en": ...}); empty: the shared wording.
     status_labels: dict[str, str] = field(default_factory=dict)
+    # The citizen changed the status themselves (withdrawn, reopened, answered): the citizen is not notified of it,
+    # the municipality's own systems (webhooks) are.
+    by_citizen: bool = False
 
 
 @dataclass(frozen=True)

@@ -324,9 +324,7 @@ class CaseService:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def announce_submitted(self, case: Case, service_name: dict[str, str] | None = None) -> None:
-        """Tell listeners (the receipt) about a saved case; safe to repeat for a retried submission."""
-        if not case.contact_email:
-            return
+        """Tell listeners (the receipt, webhooks) about a saved case; safe to repeat for a retried submission."""
         if service_name is None:
             service = await self.session.get(Service, case.service_id)
             service_name = dict(service.name or {}) if service is not None else {}
@@ -572,8 +570,7 @@ class CaseService:
             )
         )
         await self.session.flush()
-        if actor.kind != "citizen":
-            await self._announce(case, "status_changed", message, flow)
+        await self._announce(case, "status_changed", message, flow, by_citizen=actor.kind == "citizen")
         return case
 
     async def workflow_of(self, service_id: uuid.UUID) -> workflow.Workflow:
@@ -667,7 +664,9 @@ class CaseService:
             .execution_options(synchronize_session=False)
         )
 
-    async def _announce(self, case: Case, kind: str, message: str, flow: workflow.Workflow) -> None:
+    async def _announce(
+        self, case: Case, kind: str, message: str, flow: workflow.Workflow, *, by_citizen: bool = False
+    ) -> None:
         """Tell listeners (notifications) in this same transaction, so nothing is sent for a rolled-back change."""
         await emit(
             self.session,
@@ -685,6 +684,7 @@ class CaseService:
                 emails_off=bool(case.emails_off),
                 # The service's own wording of the status, per language: the notification says it that way.
                 status_labels=flow.labels_of(case.status),
+                by_citizen=by_citizen,
             ),
         )
 

@@ -27,7 +27,7 @@ from backend.catalogue.models import FormVersion, Service
 from backend.core.db import metadata
 from backend.inbox.models import CaseForward, ReplyTemplate, SavedView
 from backend.news.models import NewsItem, NewsSubscription
-from backend.notifications.models import CaseSubscription, OutboxMessage, PushSubscription, VapidKey
+from backend.notifications.models import CaseSubscription, OutboxMessage, PushSubscription, VapidKey, WebhookEndpoint
 from backend.tenants.models import LegalText, Tenant, TenantHost, TextOverride
 
 
@@ -82,4 +82,5 @@ __all__ = [
     "TextOverride",
     "User",
     "VapidKey",
+    "WebhookEndpoint",
 ]

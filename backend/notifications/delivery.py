@@ -9,6 +9,9 @@ runs out. Outcomes of a push (RFC 8030):
     429        try again after Retry-After
     5xx, network errors   retry with exponential backoff and jitter, up to a limit, then "dead"
     other 4xx  "failed": logged, not retried
+
+Webhooks (webhooks.py) follow the same rules (2xx delivered; 408, 429, 5xx and network errors retried; other
+answers, redirects included, failed), and their address is checked again before each attempt.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ import contextlib
 import datetime
 import email.policy
 import email.utils
+import json
 import logging
 import random
 import smtplib
 import ssl
+import time
 import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -37,11 +42,12 @@ from backend.core import i18n
 from backend.core.db import unscoped_session
 from backend.core.text import email_address
 from backend.notifications.metrics import count_delivery
-from backend.notifications.models import OutboxMessage, PushSubscription, VapidKey
+from backend.notifications.models import OutboxMessage, PushSubscription, VapidKey, WebhookEndpoint
 from backend.notifications.push import PushError, VapidKeyPair, build_request, check_endpoint
 from backend.notifications.services import email_fallback, in_language
 from backend.notifications.staff_mail import PRIVATE_LINK_KINDS, SECRET_TEXT_KINDS
 from backend.notifications.unsubscribe import token_of, unsubscribe_path
+from backend.notifications.webhooks import WebhookAddressError, resolve, signed_headers
 from backend.settings import Settings
 from backend.tenants.models import Tenant
 from backend.tenants.urls import primary_hosts, public_url
@@ -54,6 +60,7 @@ class Outcome:
     status: str  # "sent" | "retry" | "gone" | "failed"
     error: str = ""
     retry_after: float | None = None
+    code: int | None = None  # the HTTP status of the answer (kept for webhooks' delivery log)
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,7 @@ class Job:
     key: VapidKeyPair | None
     tenant: Tenant | None
     link: str  # the absolute address of the page the notification is about
+    endpoint: WebhookEndpoint | None = None
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -205,6 +213,10 @@ class Deliverer:
         tenant_ids = {m.tenant_id for m in messages}
         tenants = {t.id: t for t in await session.scalars(select(Tenant).where(Tenant.id.in_(tenant_ids)))}
         hosts = await primary_hosts(session, tenant_ids)
+        endpoint_ids = {m.webhook_id for m in messages if m.channel == "webhook" and m.webhook_id}
+        endpoints = {
+            e.id: e for e in await session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.id.in_(endpoint_ids)))
+        }
         jobs = []
         for message in messages:
             device = devices.get(message.subscription_id) if message.subscription_id else None
@@ -212,7 +224,8 @@ class Deliverer:
             tenant = tenants.get(message.tenant_id)
             path = str((message.payload or {}).get("url") or "/")
             link = public_url(self.settings, tenant.slug, hosts.get(tenant.id), path) if tenant else path
-            jobs.append(Job(message, device, key, tenant, link))
+            endpoint = endpoints.get(message.webhook_id) if message.webhook_id else None
+            jobs.append(Job(message, device, key, tenant, link, endpoint))
         return jobs
 
     async def _send(self, job: Job) -> Outcome:
@@ -220,6 +233,8 @@ class Deliverer:
             try:
                 if job.message.channel == "push":
                     return await self._push(job)
+                if job.message.channel == "webhook":
+                    return await self._webhook(job)
                 return await self._email(job)
             except Exception as exc:  # one bad message must not stop the others
                 log.exception("sending outbox message %s failed", job.message.id)
@@ -259,6 +274,50 @@ class Deliverer:
             return Outcome("retry", f"push service answered {code}")
         log.warning("push to %s refused with %s: %s", request.url.split("/")[2], code, response.text[:200])
         return Outcome("failed", f"push service answered {code}: {response.text[:200]}")
+
+    async def _webhook(self, job: Job) -> Outcome:
+        endpoint, message = job.endpoint, job.message
+        if endpoint is None:
+            return Outcome("failed", "the endpoint no longer exists")
+        try:
+            # Checked again now (DNS may have changed since the admin saved it); the request goes to that address.
+            target = await resolve(
+                endpoint.url,
+                production=self.settings.is_production,
+                allow_private=self.settings.webhook_allow_private,
+            )
+        except WebhookAddressError as exc:
+            if exc.reason == "unresolvable":
+                return Outcome("retry", f"not sent: {exc}")
+            return Outcome("failed", f"not sent: address not allowed ({exc})")
+        payload = message.payload or {}
+        body = json.dumps(payload.get("body", {}), ensure_ascii=False, separators=(",", ":")).encode()
+        headers = signed_headers(endpoint.secret, str(payload.get("webhook_id", "")), int(time.time()), body)
+        headers["host"] = target.host_header
+        headers["user-agent"] = "Rathaus-Webhooks/1"
+        try:
+            # Streamed: only the start of an answer is read, however much a receiver sends.
+            async with self.client.stream(
+                "POST", target.url, content=body, headers=headers, extensions={"sni_hostname": target.server_name}
+            ) as response:
+                code, retry_after = response.status_code, response.headers.get("retry-after")
+                start = b""
+                if not 200 <= code < 300:
+                    async for chunk in response.aiter_bytes():
+                        start += chunk
+                        if len(start) >= 200:
+                            break
+        except httpx.HTTPError as exc:
+            return Outcome("retry", f"network error: {type(exc).__name__}: {exc}"[:300])
+        if 200 <= code < 300:
+            return Outcome("sent", code=code)
+        text = start[:200].decode("utf-8", "replace").strip()
+        answer = f"answered {code}: {text}" if text else f"answered {code}"
+        if code in (408, 429):
+            return Outcome("retry", answer, _retry_after(retry_after), code=code)
+        if code >= 500:
+            return Outcome("retry", answer, code=code)
+        return Outcome("failed", answer, code=code)
 
     async def _key(self, session: AsyncSession, key_id: uuid.UUID) -> VapidKeyPair | None:
         if key_id not in self._keys:
@@ -304,6 +363,8 @@ class Deliverer:
             message.attempts += 1
             message.claimed_until = None
             message.last_error = outcome.error[:1000]
+            if message.channel == "webhook":
+                message.response_code = outcome.code
             if outcome.status == "sent":
                 message.status, message.sent_at = "sent", now
             elif outcome.status == "gone":

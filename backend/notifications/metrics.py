@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.notifications.models import OutboxMessage
 from backend.tenants.models import Tenant
 
-CHANNELS = ("push", "email")
+CHANNELS = ("push", "email", "webhook")
 
 DELIVERIES = Counter(
     "rathaus_deliveries",

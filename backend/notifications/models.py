@@ -56,10 +56,11 @@ class OutboxMessage(TenantOwned, Base):
     __tablename__ = "outbox_message"
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_webhook", "webhook_id", "created_at"),
         UniqueConstraint("dedup_key", name="uq_outbox_message_dedup_key"),
     )
 
-    channel: Mapped[str] = mapped_column(String(10))  # "push" | "email"
+    channel: Mapped[str] = mapped_column(String(10))  # "push" | "email" | "webhook"
     # What the notification is about: a case, or an announcement (backend/news); neither for e-mails to staff
     # (invitations, password resets).
     case_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -74,6 +75,12 @@ class OutboxMessage(TenantOwned, Base):
         ForeignKey("push_subscription.id", ondelete="SET NULL"), nullable=True
     )
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    # A webhook's endpoint (backend/notifications/webhooks.py); its rows are the endpoint's delivery log.
+    webhook_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("webhook_endpoint.id", ondelete="CASCADE"), nullable=True
+    )
+    # The HTTP status of the last answer to a webhook (None: no answer, e.g. a network error).
+    response_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     language: Mapped[str] = mapped_column(String(8), default="de")
     payload: Mapped[dict[str, Any]] = mapped_column(JsonB)
     topic: Mapped[str] = mapped_column(String(32))
@@ -85,3 +92,20 @@ class OutboxMessage(TenantOwned, Base):
     claimed_until: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     sent_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class WebhookEndpoint(TenantOwned, Base):
+    """An address of one of the municipality's own systems that receives signed case events."""
+
+    __tablename__ = "webhook_endpoint"
+
+    url: Mapped[str] = mapped_column(Text)
+    # Comma-separated, from backend.notifications.webhooks.EVENTS.
+    events: Mapped[str] = mapped_column(String(200))
+    # "whsec_" + base64 of the key (Standard Webhooks); kept readable, since every delivery is signed with it.
+    secret: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+
+    @property
+    def event_list(self) -> list[str]:
+        return [e for e in self.events.split(",") if e]

@@ -191,6 +191,8 @@ async def undelivered(
         .join(Case, Case.id == OutboxMessage.case_id)
         # The session is scoped to the municipality already; saying so here keeps it so if that ever changes.
         .where(OutboxMessage.tenant_id == tenant.id, OutboxMessage.status.in_(("dead", "failed")))
+        # Webhooks have their own log, on their endpoint's admin page.
+        .where(OutboxMessage.channel != "webhook")
         .order_by(OutboxMessage.updated_at.desc())
         .limit(limit)
     )
@@ -273,6 +275,8 @@ async def enqueue_case_update(session: AsyncSession, event: CaseUpdated) -> None
     The payload keeps the page's path; the worker makes it the municipality's public address when it
     sends (backend/tenants/urls.py), so a changed host or port applies to what is still queued.
     """
+    if event.by_citizen:  # the citizen's own step: nothing to tell them
+        return
     name = kind_of(event)
     if name is None:
         log.warning("no notification defined for case event %r", event.kind)

@@ -23,6 +23,7 @@ from backend.core.i18n import gettext as _
 from backend.core.tenancy import tenant_of
 from backend.inbox.reply_template_pages import ReplyTemplateAdminController
 from backend.news.controllers import NewsAdminController
+from backend.notifications.webhook_pages import WebhookAdminController
 from backend.tenants.admin.branding import BrandingController
 from backend.tenants.admin.hosts import HostsController
 from backend.tenants.admin.languages import LanguagesController
@@ -84,6 +85,7 @@ def admin_router() -> Router:
             ReplyTemplateAdminController,
             AuditAdminController,
             ApiKeyAdminController,
+            WebhookAdminController,
             RetentionController,
         ],
     )

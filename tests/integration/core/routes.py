@@ -27,6 +27,7 @@ from backend.catalogue.services import CatalogueService
 from backend.core.db import alchemy_config, tenant_session
 from backend.inbox.models import CaseForward
 from backend.notifications.models import OutboxMessage
+from backend.notifications.webhooks import queue_event
 from backend.settings import Settings
 from backend.tenants.manifest import ICONS
 from backend.tenants.services import TenantService, to_context
@@ -101,6 +102,8 @@ def fill(path: str, values: dict[str, str]) -> str:
         values = {**values, "field_name": values["removable_field"]}
     if path.endswith("{news_id:uuid}/delete"):  # an announcement of its own, so the others keep theirs
         values = {**values, "news_id": values["doomed_news_id"]}
+    if path.endswith("{webhook_id:uuid}/delete"):  # a webhook of its own, so the other keeps its deliveries
+        values = {**values, "webhook_id": values["doomed_webhook_id"]}
     return _PARAM.sub(lambda m: values[m.group(1)], path)
 
 
@@ -180,6 +183,7 @@ async def make_world(settings: Settings, tenant: TenantFixture) -> World:
     world.staff_token = csrf_token((await staff.get("/staff")).text)
     world.values["view_id"] = await _saved_view(staff, world.staff_token)
     world.values.update(await _open311(settings, staff, tenant))
+    world.values.update(await _webhooks(settings, staff, tenant, case_id.group(1)))
     # A standard service adopted from the catalogue, for the routes about its template (e.g. its update page).
     adopted = await staff.post(
         f"/staff/admin/catalogue/{TEMPLATE_SLUG}/adopt", data={"_csrf_token": world.staff_token}, follow_redirects=False
@@ -216,6 +220,31 @@ async def _open311(settings: Settings, staff: AsyncTestClient[Litestar], tenant:
         "request_file": f"{reference}.xml",
         "token_file": "o311-no-such-token.json",
     }
+
+
+async def _webhooks(
+    settings: Settings, staff: AsyncTestClient[Litestar], tenant: TenantFixture, case_id: str
+) -> dict[str, str]:
+    """Two webhooks made on the admin's page (one for the route that deletes it) and a delivery of the first."""
+    ids = []
+    for path in ("/hook", "/doomed"):
+        page = await staff.get("/staff/admin/webhooks")
+        data = {"_csrf_token": csrf_token(page.text), "url": f"http://127.0.0.1:9{path}", "events": "case.created"}
+        made = await staff.post("/staff/admin/webhooks", data=data, follow_redirects=False)
+        assert made.status_code == 303, made.text
+        ids.append(made.headers["location"].split("?")[0].rsplit("/", 1)[1])
+    db = alchemy_config(settings)
+    try:
+        async with tenant_session(db, tenant.id) as session:
+            await queue_event(session, tenant.id, uuid.UUID(case_id), "case.created", {}, "route-table")
+            delivery = await session.scalar(
+                select(OutboxMessage.id).where(OutboxMessage.webhook_id == uuid.UUID(ids[0]))
+            )
+            await session.commit()
+    finally:
+        await db.get_engine().dispose()
+    assert delivery is not None
+    return {"webhook_id": ids[0], "doomed_webhook_id": ids[1], "delivery_id": str(delivery)}
 
 
 async def _saved_view(staff: AsyncTestClient[Litestar], token: str) -> str:

@@ -184,6 +184,8 @@ SAME_IN_GERMAN = frozenset(
         "System",
         "Text",
         "Normal",  # a priority
+        "Webhook",
+        "Webhooks",
         "Status: %(from)s → %(to)s",
         "Status: %(status)s",
         # Compass letters: N, S and W are the same; only east differs ("O" for Osten).
