@@ -8,14 +8,14 @@ import re
 
 import pytest
 from litestar import Litestar
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backend.cases.models import Case
 from backend.cases.services import Actor, CaseService
 from backend.core.db import alchemy_config, tenant_session, unscoped_session
 from backend.core.storage import LocalStorage
 from backend.notifications.delivery import Deliverer, RetryPolicy
-from backend.notifications.models import PushSubscription
+from backend.notifications.models import OutboxMessage, PushSubscription
 from backend.settings import Settings
 from backend.tenants.models import Tenant
 from backend.tenants.services import to_context
@@ -126,15 +126,29 @@ async def test_429_is_retried_after_retry_after(
     client: Client, tenant: TenantFixture, push: PushService, deliverer: Deliverer, clerk_of, settings: Settings
 ) -> None:
     tracking, device = await followed_case(client, tenant, push)
-    push.answer(device, (429, {"Retry-After": "1"}))
+    push.answer(device, (429, {"Retry-After": "600"}))
     await (await clerk_of(tenant)).set_status("in_review")
     before = datetime.datetime.now(datetime.UTC)
     await deliverer.run_once()
+    after = datetime.datetime.now(datetime.UTC)
     [row] = await outbox(settings, tenant_id=tenant.id)
     assert row.status == "pending"
-    assert 0.8 <= (row.next_attempt_at - before).total_seconds() <= 3
+    # Ten minutes after the answer, which came between ``before`` and ``after`` (however slow the machine).
+    wait = datetime.timedelta(seconds=600)
+    assert before + wait <= row.next_attempt_at <= after + wait + datetime.timedelta(seconds=1)
     assert await deliverer.run_once() == 0, "not before the push service allows it"
-    await asyncio.sleep(1.1)
+    # The ten minutes pass: the row is due now.
+    db = alchemy_config(settings)
+    try:
+        async with unscoped_session(db) as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id)
+                .values(next_attempt_at=datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=1))
+            )
+            await session.commit()
+    finally:
+        await db.get_engine().dispose()
     assert await deliverer.run_once() == 1
     assert [r.status for r in push.for_device(device)] == [429, 201]
 
