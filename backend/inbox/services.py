@@ -396,7 +396,7 @@ class InboxService:
         if not people:
             return {}
         found = await self.session.execute(select(User.id, User.display_name).where(User.id.in_(people)))
-        return dict(found.tuples())
+        return {user_id: name for user_id, name in found.tuples()}
 
     async def export(self, flt: InboxFilter, db: SQLAlchemyAsyncConfig, limit: int) -> AsyncIterator[list[InboxRow]]:
         """Every case of the filter (its status included, from the first page on) in the list's order, at most
