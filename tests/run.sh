@@ -20,7 +20,8 @@
 #     RATHAUS_TEST_POSTGRES=auto, picks as above).
 #
 # Each pytest run gets RATHAUS_TEST_DATABASE: `sqlite` for the first, the PostgreSQL URL
-# (postgresql+asyncpg://...) for the second.
+# (postgresql+asyncpg://...) for the second. The two run side by side (the SQLite run's output is shown
+# when both are done); RATHAUS_TEST_SERIAL=1 runs them one after the other.
 #
 # Other knobs: PYTHON (interpreter used to create .venv, default python3).
 
@@ -284,8 +285,23 @@ describe() {  # exit code
 
 sqlite_rc=0
 postgres_rc=0
-run_suite SQLite sqlite "$@" || sqlite_rc=$?
-run_suite PostgreSQL "$PG_URL" "$@" || postgres_rc=$?
+if [ "${RATHAUS_TEST_SERIAL:-0}" = 1 ]; then
+    run_suite SQLite sqlite "$@" || sqlite_rc=$?
+    run_suite PostgreSQL "$PG_URL" "$@" || postgres_rc=$?
+else
+    # Side by side: each run is mostly one busy core (pytest, or the database server and the browser),
+    # so the two together take little longer than the slower one. The SQLite run writes to a log that
+    # is shown once both are done; RATHAUS_TEST_SERIAL=1 runs them one after the other instead.
+    SQLITE_LOG="$(mktemp "${TMPDIR:-/tmp}/rathaus-sqlite-suite.XXXXXX")"
+    CLEANUPS+=("rm -f '$SQLITE_LOG'")
+    say "the SQLite run goes on beside the PostgreSQL run; its output follows when both are done"
+    run_suite SQLite sqlite "$@" >"$SQLITE_LOG" 2>&1 &
+    sqlite_pid=$!
+    CLEANUPS+=("pkill -TERM -P $sqlite_pid 2>/dev/null; kill $sqlite_pid 2>/dev/null")
+    run_suite PostgreSQL "$PG_URL" "$@" || postgres_rc=$?
+    wait "$sqlite_pid" || sqlite_rc=$?
+    cat "$SQLITE_LOG"
+fi
 
 say ""
 say "== summary: SQLite $(describe "$sqlite_rc"), PostgreSQL $(describe "$postgres_rc") =="
