@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.inbox_bench [--cases 1000000] [--tenants 400] [--runs 30] [--database-url URL]
     .venv/bin/python -m bench.inbox_bench --cases 20000      # a quick small run
+    .venv/bin/python -m bench.inbox_bench --database-url URL --reuse   # measure again what a run loaded there
 
 Steps: create a fresh database on the local PostgreSQL server (or use --database-url, which must be empty and
 is kept), run the migrations, create the municipalities (two services each) through the services, then
@@ -86,7 +87,7 @@ COPY_COLUMNS = (
 SECONDARY_INDEXES = (
     "ix_case_file_tenant_created_id", "ix_case_file_tenant_status_created_id", "ix_case_file_tenant_status",
     "ix_case_file_tenant_replied", "ix_case_file_tenant_due_id", "ix_case_file_tenant_activity_id",
-    "ix_case_file_search_trgm", "ix_case_file_search_fts", "ix_case_file_service_id",
+    "ix_case_file_search_trgm", "ix_case_file_search_vector", "ix_case_file_service_id",
     "ix_case_file_tenant_service_status",
 )  # fmt: skip
 
@@ -247,6 +248,31 @@ async def _measure(settings: Any, tenant_id: uuid.UUID, sample: str, runs: int) 
     return results
 
 
+async def _fold_counts(settings: Any) -> None:
+    """The load's running counts (a row per case, written by the triggers) folded, as the app's sweep does."""
+    from backend.cases.tally import compact
+    from backend.core.db import alchemy_config
+
+    db = alchemy_config(settings)
+    try:
+        await compact(db)
+    finally:
+        await db.get_engine().dispose()
+
+
+async def _loaded(url: str) -> dict[uuid.UUID, int]:
+    """The cases per municipality a database already holds (--reuse)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(_asyncpg_dsn(url))
+    try:
+        return {
+            tenant_id: n for tenant_id, n in await conn.fetch("SELECT tenant_id, count(*) FROM case_file GROUP BY 1")
+        }
+    finally:
+        await conn.close()
+
+
 async def _run(args: argparse.Namespace) -> None:
     import asyncpg
 
@@ -263,10 +289,15 @@ async def _run(args: argparse.Namespace) -> None:
         with tempfile.TemporaryDirectory() as data_dir:
             settings = bench_settings(url, Path(data_dir))
             await asyncio.to_thread(upgrade, url)  # Alembic runs its own event loop
-            started = time.perf_counter()
-            tenants = await _create_tenants(settings, args.tenants)
-            print(f"{args.tenants} municipalities made in {time.perf_counter() - started:.1f} s", flush=True)
-            numbers = await _load(url, tenants, args.cases, random.Random(args.seed))
+            numbers = await _loaded(url) if args.reuse else {}
+            if numbers:
+                print(f"measuring the {sum(numbers.values())} cases already in the database", flush=True)
+            else:
+                started = time.perf_counter()
+                tenants = await _create_tenants(settings, args.tenants)
+                print(f"{args.tenants} municipalities made in {time.perf_counter() - started:.1f} s", flush=True)
+                numbers = await _load(url, tenants, args.cases, random.Random(args.seed))
+                await _fold_counts(settings)
             by_size = sorted(numbers.items(), key=lambda item: item[1], reverse=True)
             picks = [("large", *by_size[0]), ("small", *by_size[len(by_size) * 3 // 4])]
             print()
@@ -291,6 +322,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--reuse", action="store_true", help="with --database-url: measure the cases it already holds (no new load)"
+    )
     parser.add_argument("--pg-host", default="127.0.0.1")
     parser.add_argument("--pg-port", default="5432")
     parser.add_argument("--pg-user", default="postgres")

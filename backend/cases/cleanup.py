@@ -1,5 +1,6 @@
 """Expires what a citizen started but never sent: draft files (rows and stored blobs) and drafts; and sign-in
-codes and citizen sessions that ran out (backend/accounts/citizens.py)."""
+codes and citizen sessions that ran out (backend/accounts/citizens.py); and folds the running case counts
+(backend/cases/tally.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import delete, select
 
 from backend.accounts.citizens import purge_expired_sign_ins
+from backend.cases import tally
 from backend.cases.models import Attachment, Draft
 from backend.core.db import unscoped_session
 from backend.core.storage import Storage
@@ -82,5 +84,9 @@ async def run_periodically(
             await purge_expired_sign_ins(db)
         except Exception:
             log.exception("cleanup of expired sign-ins failed")
+        try:
+            await tally.compact(db)
+        except Exception:
+            log.exception("compacting the case counts failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every)

@@ -49,8 +49,9 @@ class Case(TenantOwned, Base):
         Index("ix_case_file_tenant_department_status", "tenant_id", "department_id", "status"),
         # A citizen's "My requests".
         Index("ix_case_file_tenant_account", "tenant_id", "account_id"),
-        # PostgreSQL only, made by migration 0015: GIN (tenant_id, search_text gin_trgm_ops) for parts of
-        # words and GIN (tenant_id, to_tsvector('german', search_text)) for words (btree_gin, pg_trgm).
+        # PostgreSQL only, made by migrations 0015 and 0030: GIN (tenant_id, search_text gin_trgm_ops) for parts
+        # of words and GIN (tenant_id, search_vector) for words (btree_gin, pg_trgm); search_vector is a column
+        # PostgreSQL computes (to_tsvector('german', search_text)), unknown to this model.
         # SQLite: the FTS5 table case_search (trigram tokenizer), kept in step by triggers on case_file.
     )
 

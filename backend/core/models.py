@@ -23,6 +23,7 @@ from backend.accounts.resets import PasswordReset
 from backend.audit.models import AuditEntry
 from backend.cases.feedback import CaseFeedback
 from backend.cases.models import Attachment, Case, CaseEvent, ReferenceCounter
+from backend.cases.tally import case_tally
 from backend.catalogue.models import FormVersion, Service
 from backend.core.db import metadata
 from backend.inbox.models import CaseForward, ReplyTemplate, SavedView
@@ -56,6 +57,7 @@ __all__ = [
     "CaseFeedback",
     "CaseForward",
     "CaseSubscription",
+    "case_tally",
     "CitizenAccount",
     "CitizenSession",
     "CitizenSignInCode",

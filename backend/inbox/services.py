@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import load_only
 
 from backend.accounts.models import User
-from backend.cases import deadlines, search, workflow
+from backend.cases import deadlines, search, tally, workflow
 from backend.cases.models import PRIORITIES, Case
 from backend.cases.scope import CaseScope
 from backend.cases.workflow import OPEN_STATUSES
@@ -277,8 +277,9 @@ def search_condition(q: str, dialect: str) -> ColumnElement[bool]:
         if not all(w.isalpha() for w in words):
             # Word forms are for words: "2026_" or "2026%00012" are characters to find as typed.
             return parts
+        # case_file.search_vector is to_tsvector('german', search_text), kept by PostgreSQL (migration 0030).
         german = literal_column("'german'::regconfig")
-        fts = func.to_tsvector(german, Case.search_text).op("@@")(func.plainto_tsquery(german, " ".join(words)))
+        fts = literal_column("case_file.search_vector").op("@@")(func.plainto_tsquery(german, " ".join(words)))
         return or_(parts, fts)
     # SQLite: the FTS5 trigram index finds words of 3 characters or more; shorter ones are compared directly.
     conditions: list[ColumnElement[bool]] = [Case.search_text.contains(w, autoescape=True) for w in words if len(w) < 3]
@@ -352,14 +353,7 @@ class InboxService:
     async def list(self, flt: InboxFilter) -> InboxPage:
         due = await due_now(self.session, self.tenant)
         service_id = await self._service_id(flt)
-        # One grouped query gives the counts per status (and of replies) for the filter without its status.
-        grouped = self._filtered(
-            select(Case.status, func.count(), func.count(Case.citizen_replied_at)).group_by(Case.status),
-            flt,
-            due,
-            service_id,
-        )
-        per_status = {status: (n, replied) for status, n, replied in (await self.session.execute(grouped)).tuples()}
+        per_status = await self._counts(flt, due, service_id)
         shown = [per_status.get(flt.status, (0, 0))] if flt.status else list(per_status.values())
         # The page's cases alone, by the keyset index; their services and assignees' names after. (Joined in, the
         # planner misjudges how many of a town's cases a service has and sorts all of them for one page.)
@@ -383,6 +377,54 @@ class InboxService:
             replied=sum(r for _n, r in shown),
             next_after=encode_cursor(flt.sort, rows[-1].case) if len(found) > PAGE_SIZE else "",
         )
+
+    async def _counts(self, flt: InboxFilter, due: DueNow, service_id: uuid.UUID | None) -> dict[str, tuple[int, int]]:
+        """(cases, cases with an unseen reply) per status, for the filter without its status part.
+
+        Filters by department, service and reply alone (and none) are read from the running counts
+        (cases/tally.py); so are the overdue cases of these: the running ones with a deadline, less those whose
+        deadline is still ahead (an index range of the next days). Any other part of the filter has them counted,
+        by one grouped query."""
+        overdue = flt.due == "overdue" and not flt.replied
+        if not (flt.assignee or flt.priority or flt.date_from or flt.date_to or flt.q) and (
+            overdue or flt.due not in DUE_FILTERS
+        ):
+            if flt.service and service_id is None:
+                return {}
+            found = await tally.counts(
+                self.session,
+                self.tenant.id,
+                self.scope,
+                department_id=uuid.UUID(flt.department) if flt.department else None,
+                service_id=service_id,
+                dated=overdue,
+            )
+            if overdue:
+                ahead = self._filtered(
+                    select(Case.status, func.count(), func.count(Case.citizen_replied_at))
+                    .where(Case.status.in_(RUNNING_STATUSES), Case.due_at > due.now)
+                    .group_by(Case.status),
+                    replace(flt, due=""),
+                    due,
+                    service_id,
+                )
+                later = {status: (n, r) for status, n, r in (await self.session.execute(ahead)).tuples()}
+                found = {
+                    status: (n - later.get(status, (0, 0))[0], r - later.get(status, (0, 0))[1])
+                    for status, (n, r) in found.items()
+                    if status in RUNNING_STATUSES
+                }
+                return {status: (n, r) for status, (n, r) in found.items() if n}
+            if flt.replied:
+                return {status: (replied, replied) for status, (_n, replied) in found.items() if replied}
+            return found
+        grouped = self._filtered(
+            select(Case.status, func.count(), func.count(Case.citizen_replied_at)).group_by(Case.status),
+            flt,
+            due,
+            service_id,
+        )
+        return {status: (n, replied) for status, n, replied in (await self.session.execute(grouped)).tuples()}
 
     async def _services_of(self, cases: list[Case], known: dict[uuid.UUID, Service]) -> dict[uuid.UUID, Service]:
         """The services of ``cases`` (added to ``known``, the ones read before)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 from litestar import Litestar
 from sqlalchemy import update
@@ -35,6 +36,9 @@ async def test_overdue_and_due_soon_filters_and_the_due_sort(
         await login(clerk, tenant.clerk_email, tenant.password)
         page = await clerk.get("/staff?due=overdue")
         assert _references(page.text) == [overdue.reference]
+        # The counts are of the overdue cases too (the closed one with its old deadline is not among them).
+        assert re.findall(r'data-status="(\w+)">(\d+)<', page.text) == [(overdue.status, "1")]
+        assert re.findall(r'class="result-count">(\d+)', page.text) == ["1"]
         assert "überfällig" in page.text or "overdue" in page.text
         page = await clerk.get("/staff?due=soon")
         assert _references(page.text) == [soon.reference]
