@@ -13,6 +13,8 @@ from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
@@ -24,6 +26,7 @@ from backend.accounts.invitation_pages import InvitationController
 from backend.accounts.password_pages import PasswordController
 from backend.accounts.session_pages import SessionsController
 from backend.accounts.two_factor_pages import TwoFactorController
+from backend.api.controllers import SECURITY_COMPONENTS, api_docs, api_router
 from backend.audit.recorder import AuditMiddleware
 from backend.cases import cleanup as drafts_cleanup
 from backend.cases import retention as case_retention
@@ -78,6 +81,9 @@ CSRF_EXEMPT: dict[str, str] = {
     "/metrics": "monitoring (GET, bearer token or allowed network); changes nothing",
     "/my-requests/status": "reads only what the tokens in the body already grant, JSON only (another site cannot "
     "send that without a CORS preflight the app never allows), and must work from a page the device cached",
+    "/api": "the JSON API for other systems, without cookies: a request that changes something carries a key in "
+    "its Authorization header, which another site's page cannot send (backend/api)",
+    "/schema": "the API's OpenAPI document (GET); changes nothing",
     "/open311": "an API for other systems without cookies: a request that changes something carries an api_key, "
     "which another site's page cannot know (backend/open311)",
 }
@@ -186,6 +192,8 @@ def create_app(settings: Settings) -> Litestar:
             NewsPushController,
             ExternalController,
             open311_router(),
+            api_router(),
+            api_docs,
             OpsController,
             # A citizen's account has its own cookie and its own table (backend/accounts/citizens.py), never the
             # staff session below: nobody gets a cookie before signing in.
@@ -244,7 +252,16 @@ def create_app(settings: Settings) -> Litestar:
         # Small bodies everywhere: only the routes that take files get the large limit (below).
         request_max_body_size=DEFAULT_BODY_LIMIT,
         debug=False,
-        openapi_config=None,
+        # The OpenAPI document describes the JSON API (/api/v1) alone: every other route is a page or a file.
+        openapi_config=OpenAPIConfig(
+            title="Rathaus API",
+            version="1.0.0",
+            description="Cases and services of one municipality, for its other systems. See /api.",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+            components=SECURITY_COMPONENTS,
+        ),
+        include_in_schema=False,
         # Logging is set up by configure_logging above (JSON lines, request ids): Litestar's own configuration
         # would replace the root logger's handlers with its plain-text ones.
         logging_config=None,

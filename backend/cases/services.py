@@ -517,6 +517,13 @@ class CaseService:
             raise NotFound()
         return found  # type: ignore[no-any-return]
 
+    async def case_id_for_reference(self, reference: str) -> uuid.UUID:
+        """The id of the municipality's case with this reference (``2026-00042``); NotFound for any other."""
+        case_id = await self.session.scalar(select(Case.id).where(Case.reference == reference[:20]))
+        if case_id is None:
+            raise NotFound()
+        return case_id  # type: ignore[no-any-return]
+
     async def case_id_for_token(self, token: str) -> uuid.UUID:
         case_id = await self.session.scalar(select(Case.id).where(Case.tracking_token == token))
         if case_id is None:

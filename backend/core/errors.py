@@ -148,6 +148,8 @@ def exception_to_response(request: Request[Any, Any, Any], exc: Exception) -> Re
         status, detail, headers = exc.status_code, "", dict(exc.headers or {})
         if status == 400 and exc.extra:  # parameter validation, e.g. a malformed query value
             detail = str(exc.detail)
+        elif request.scope.get("path", "").startswith("/api/") and exc.detail:
+            detail = str(exc.detail)  # the JSON API's own messages (backend/api), for the developers calling it
     elif isinstance(exc, UnicodeDecodeError | RecursionError):
         # Bytes that are not UTF-8 in a form field or body, or JSON nested thousands deep: the client's
         # mistake, wherever it is decoded.

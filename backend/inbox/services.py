@@ -64,11 +64,13 @@ def _uuid_text(value: str) -> str:
 
 
 def _date(value: str) -> datetime.date | None:
-    """A date as a date field sends it (YYYY-MM-DD); None for anything else."""
+    """A date as a date field sends it (YYYY-MM-DD), of a year requests can have; None for anything else (a day
+    of year 1 would not even turn into a moment in the municipality's time zone)."""
     try:
-        return datetime.date.fromisoformat(value) if len(value) == 10 else None
+        day = datetime.date.fromisoformat(value) if len(value) == 10 else None
     except ValueError:
         return None
+    return day if day is not None and 1900 <= day.year <= 2999 else None
 
 
 @dataclass(frozen=True)

@@ -33,11 +33,27 @@ def test_admin_creates_and_revokes_an_api_key(
     problems.items.remove("admin: POST /staff/admin/api-keys answered 422")
 
     page.fill("#name", "Bauhof-Software")
+    page.check("#scope-read")
     page.check("#scope-write")
     page.click("form[action='/staff/admin/api-keys'] button[type=submit]")
     secret = page.locator("code.api-key").inner_text()
     assert re.fullmatch(r"rk_[A-Za-z0-9_-]{43}", secret)
     check_a11y(page, "api keys with the new key")
+
+    # The page leads to the API's documentation, and the key works there at once.
+    page.click("a[href='/api']")
+    expect(page.locator("h1")).to_have_text("Schnittstelle für andere Systeme")
+    check_a11y(page, "api documentation")
+    status, body = page.evaluate(
+        """async (key) => {
+            const answer = await fetch("/api/v1/services", {headers: {Authorization: "Bearer " + key}});
+            return [answer.status, await answer.text()];
+        }""",
+        secret,
+    )
+    assert status == 200 and e2e_tenant.service_slug in body
+    paths = page.evaluate('async () => Object.keys((await (await fetch("/schema/openapi.json")).json()).paths)')
+    assert "/api/v1/cases/{reference}/status" in paths
 
     page.goto(live_server.url(e2e_tenant, "/staff/admin/api-keys"))
     expect(page.locator("main")).not_to_contain_text(secret)

@@ -172,6 +172,7 @@ async def make_world(settings: Settings, tenant: TenantFixture) -> World:
         "service_id": await _builder_service(settings, tenant),
         "field_name": "what",
         "removable_field": "doomed",
+        "path": "openapi.json",  # the OpenAPI document's route (/schema/{path})
     }
     world.values.update(await _staff_world(settings, tenant))
     world.values["session_id"] = await _other_session(settings, tenant, staff)
@@ -219,6 +220,7 @@ async def _open311(settings: Settings, staff: AsyncTestClient[Litestar], tenant:
         "service_file": f"{tenant.service_slug}.json",
         "request_file": f"{reference}.xml",
         "token_file": "o311-no-such-token.json",
+        "reference": reference,
     }
 
 
