@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime
 from typing import Annotated, Any, Literal
 
+import msgspec
 from litestar import Request, Router, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Components, SecurityRequirement, SecurityScheme
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Template
@@ -52,6 +54,41 @@ SECURITY_COMPONENTS = Components(
 
 class MessageMissing(RathausError):
     status_code = 422
+
+
+class Problem(msgspec.Struct):
+    """An error (RFC 9457)."""
+
+    status: int
+    title: str
+    detail: str
+    type: str | None = None
+
+
+def _problems(*codes: int) -> dict[int, ResponseSpec]:
+    reasons = {
+        400: "malformed request",
+        401: "no valid key of this municipality",
+        403: "the key lacks the scope",
+        404: "no such case",
+        409: "the service's workflow does not allow this status now",
+        422: "this status needs a message",
+        429: "the key's limit per minute is reached",
+    }
+    return {
+        code: ResponseSpec(
+            data_container=Problem,
+            description=reasons[code],
+            media_type="application/problem+json",
+            generate_examples=False,
+        )
+        for code in codes
+    }
+
+
+READ_ERRORS = _problems(400, 401, 403, 429)
+CASE_ERRORS = _problems(400, 401, 403, 404, 429)
+CHANGE_ERRORS = _problems(400, 401, 403, 404, 409, 422, 429)
 
 
 Status = Literal[workflow.STATUSES]  # type: ignore[valid-type]
@@ -95,12 +132,12 @@ async def provide_api(cases: NamedDependency[CaseService]) -> ApiService:
 SECURITY: list[SecurityRequirement] = [{BEARER: []}]
 
 
-@get("/services", security=SECURITY, tags=["services"], summary="The municipality's services")
+@get("/services", security=SECURITY, responses=READ_ERRORS, tags=["services"], summary="The municipality's services")
 async def list_services(holder: NamedDependency[KeyHolder], api: NamedDependency[ApiService]) -> list[Service]:
     return await api.services()
 
 
-@get("/cases", security=SECURITY, tags=["cases"], summary="Cases, a page at a time")
+@get("/cases", security=SECURITY, responses=READ_ERRORS, tags=["cases"], summary="Cases, a page at a time")
 async def list_cases(
     holder: NamedDependency[KeyHolder],
     api: NamedDependency[ApiService],
@@ -143,7 +180,7 @@ async def list_cases(
     return await api.cases_page(flt)
 
 
-@get("/cases/{reference:str}", security=SECURITY, tags=["cases"], summary="One case")
+@get("/cases/{reference:str}", security=SECURITY, responses=CASE_ERRORS, tags=["cases"], summary="One case")
 async def get_case(
     holder: NamedDependency[KeyHolder], api: NamedDependency[ApiService], reference: FromPath[str]
 ) -> CaseDetail:
@@ -157,6 +194,7 @@ async def get_case(
     security=SECURITY,
     tags=["cases"],
     summary="Change a case's status",
+    responses=CHANGE_ERRORS,
     status_code=200,
 )
 async def change_status(
@@ -186,6 +224,7 @@ async def change_status(
     security=SECURITY,
     tags=["cases"],
     summary="Send the citizen a message",
+    responses=CASE_ERRORS,
     status_code=201,
 )
 async def add_message(

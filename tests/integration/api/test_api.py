@@ -10,12 +10,15 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
+from backend.accounts.api_keys import ApiKeyService
 from backend.api import controllers
 from backend.cases.models import CaseEvent
 from backend.core.db import alchemy_config, tenant_session
 from backend.inbox import services as inbox_services
 from backend.notifications.models import OutboxMessage
 from backend.settings import Settings
+from backend.tenants.services import TenantService, to_context
+from tests.conftest import Person
 from tests.factories import TenantFixture
 from tests.helpers import Client, submit_case
 from tests.integration.open311.test_open311 import case_rows, make_key
@@ -55,7 +58,7 @@ async def _outbox(settings: Settings, tenant: TenantFixture) -> int:
 
 
 async def test_keys_and_scopes(
-    settings: Settings, client: Client, tenant: TenantFixture, other_tenant: TenantFixture
+    settings: Settings, client: Client, tenant: TenantFixture, other_tenant: TenantFixture, person: Person
 ) -> None:
     reader = await make_key(settings, tenant, ["read"])
     foreign = await make_key(settings, other_tenant, ["read", "write"])
@@ -68,6 +71,25 @@ async def test_keys_and_scopes(
     assert (await client.get("/api/v1/cases", headers=bearer(reader))).status_code == 200
     refused = await client.post("/api/v1/cases/2026-00001/status", json={"status": "completed"}, headers=bearer(reader))
     assert "write" in problem(refused, 403)["detail"]
+
+    # Another municipality's case is not found with this municipality's key (references are per municipality).
+    async with person(other_tenant.host) as citizen:
+        await submit_case(citizen, other_tenant, key="api-foreign-case-0123456789", photo=False)
+    (theirs,) = await case_rows(settings, other_tenant)
+    problem(await client.get(f"/api/v1/cases/{theirs.reference}", headers=bearer(reader)), 404)
+    assert (await client.get("/api/v1/cases", headers=bearer(reader))).json()["items"] == []
+
+    # A revoked key is no key.
+    db = alchemy_config(settings)
+    try:
+        async with tenant_session(db, tenant.id) as session:
+            ctx = to_context(await TenantService(session).by_slug(tenant.slug))  # type: ignore[arg-type]
+            keys = ApiKeyService(session, ctx)
+            for key in await keys.all():
+                await keys.revoke(key.id)
+    finally:
+        await db.get_engine().dispose()
+    problem(await client.get("/api/v1/cases", headers=bearer(reader)), 401)
 
 
 async def test_services_cases_pages_and_one_case(
