@@ -17,7 +17,7 @@ from backend.accounts.api_keys import KeyHolder
 from backend.cases.scope import EVERY_CASE
 from backend.cases.services import Actor, CaseService
 from backend.catalogue.services import CatalogueService
-from backend.inbox.services import InboxFilter, InboxRow, InboxService
+from backend.inbox.services import InboxFilter, InboxRow, InboxService, due_now
 
 
 class Service(msgspec.Struct):
@@ -59,15 +59,9 @@ class Event(msgspec.Struct):
     to_status: str | None
 
 
-class CaseDetail(msgspec.Struct):
-    reference: str
-    service: str
-    status: str
-    summary: str
-    priority: str
-    created_at: datetime.datetime
-    last_activity_at: datetime.datetime
-    due_at: datetime.datetime | None
+class CaseDetail(CaseSummary):
+    """A case as the list shows it, with its answers and its whole timeline."""
+
     language: str
     answers: dict[str, Any]
     location: dict[str, Any] | None
@@ -129,15 +123,11 @@ class ApiService:
     async def case(self, reference: str) -> CaseDetail:
         view = await self.cases.by_id(await self.cases.case_id_for_reference(reference))
         case = view.case
+        due = await due_now(self.cases.session, self.cases.tenant)
+        names = await self.inbox.names_of([case])
+        row = InboxRow(case, view.service, due.state(case), due.day(case), names.get(case.assignee_id, ""))
         return CaseDetail(
-            reference=case.reference,
-            service=view.service.slug,
-            status=case.status,
-            summary=case.summary,
-            priority=case.priority,
-            created_at=case.created_at,
-            last_activity_at=case.last_activity_at,
-            due_at=case.due_at,
+            **msgspec.structs.asdict(_summary(row)),
             language=case.language,
             answers=case.answers or {},
             location=case.location,

@@ -368,7 +368,7 @@ class InboxService:
         found = list(await self.session.scalars(query.order_by(*_order(flt.sort)).limit(PAGE_SIZE + 1)))
         page = found[:PAGE_SIZE]
         services = await self._services_of(page, {})
-        names = await self._names_of(page)
+        names = await self.names_of(page)
         rows = [
             InboxRow(c, services[c.service_id], due.state(c), due.day(c), names.get(c.assignee_id, "")) for c in page
         ]
@@ -435,7 +435,8 @@ class InboxService:
             known.update((s.id, s) for s in await self.session.scalars(select(Service).where(Service.id.in_(wanted))))
         return known
 
-    async def _names_of(self, cases: list[Case]) -> dict[uuid.UUID | None, str]:
+    async def names_of(self, cases: list[Case]) -> dict[uuid.UUID | None, str]:
+        """The names of the people working on ``cases``, by their ids."""
         people = {c.assignee_id for c in cases if c.assignee_id is not None}
         if not people:
             return {}
