@@ -21,7 +21,7 @@ from backend.catalogue.services import CatalogueService
 from backend.core import i18n
 from backend.core.storage import Storage
 from backend.core.tenancy import TenantContext
-from backend.notifications.models import OutboxMessage
+from backend.notifications.models import OutboxMessage, PushSubscription
 
 # Fields whose answers are contact data: removed from the cases when the account is deleted.
 CONTACT_TYPES = frozenset({"email", "phone"})
@@ -182,6 +182,13 @@ class CitizenData:
         await self.session.execute(
             delete(CitizenSession)
             .where(CitizenSession.account_id == account.id)
+            .execution_options(synchronize_session=False)
+        )
+        # Its devices keep following the requests they follow, as devices without an account do.
+        await self.session.execute(
+            update(PushSubscription)
+            .where(PushSubscription.account_id == account.id)
+            .values(account_id=None)
             .execution_options(synchronize_session=False)
         )
         await self.session.flush()

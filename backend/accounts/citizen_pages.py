@@ -19,6 +19,7 @@ from backend.accounts.citizens import (
     CODE_WINDOW,
     CODES_PER_ADDRESS,
     CODES_PER_CLIENT,
+    MAX_DEVICE_TOKENS,
     PENDING_COOKIE,
     SESSION_COOKIE,
     SESSION_VALIDITY,
@@ -212,7 +213,22 @@ class CitizenAccountController(Controller):
         account = await citizens.account_of(request.cookies.get(SESSION_COOKIE))
         if account is None:
             return Redirect(path=SIGN_IN, status_code=303)
-        return await _account_page(citizens, account)
+        joined = request.query_params.get("joined", "")
+        return await _account_page(
+            citizens, account, joined=int(joined) if joined.isdigit() and len(joined) < 4 else None
+        )
+
+    @post("/device-requests")
+    async def device_requests(
+        self, request: Request[Any, Any, State], citizens: NamedDependency[CitizenService]
+    ) -> Redirect:
+        """The requests this device remembers (sent by the page's script as ``token`` fields) join the account."""
+        account = await citizens.account_of(request.cookies.get(SESSION_COOKIE))
+        if account is None:
+            return Redirect(path=SIGN_IN, status_code=303)
+        form = await request.form()
+        joined = await citizens.link_tokens(account, [str(t) for t in form.getall("token", [])][:MAX_DEVICE_TOKENS])
+        return Redirect(path=f"{ACCOUNT}?joined={joined}", status_code=303)
 
     @post("/sign-out")
     async def sign_out(self, request: Request[Any, Any, State], citizens: NamedDependency[CitizenService]) -> Redirect:
@@ -256,11 +272,16 @@ class CitizenAccountController(Controller):
 
 
 async def _account_page(
-    citizens: CitizenService, account: CitizenAccount, delete_error: str = "", status: int = 200
+    citizens: CitizenService,
+    account: CitizenAccount,
+    delete_error: str = "",
+    status: int = 200,
+    joined: int | None = None,
 ) -> Template:
+    """The account's page; ``joined``: how many of the device's requests just joined it (None: none were sent)."""
     cases = await citizens.my_cases(account)
     return Template(
         "account/my_requests.html",
-        context={"account": account, "cases": cases, "delete_error": delete_error},
+        context={"account": account, "cases": cases, "delete_error": delete_error, "joined": joined},
         status_code=status,
     )

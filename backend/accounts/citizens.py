@@ -29,6 +29,7 @@ from backend.catalogue.models import Service
 from backend.core import i18n
 from backend.core.db import unscoped_session
 from backend.core.tenancy import TenantContext
+from backend.notifications.services import follow_account
 
 CODE_VALIDITY = datetime.timedelta(minutes=10)
 CODE_TRIES = 5
@@ -40,6 +41,8 @@ CHECKS_PER_CLIENT, CHECK_WINDOW = 30, 900
 
 SESSION_COOKIE = "rathaus_citizen"
 PENDING_COOKIE = "rathaus_citizen_pending"
+# The requests a device remembers that may join an account at once (the device keeps at most 50).
+MAX_DEVICE_TOKENS = 50
 
 
 def _now() -> datetime.datetime:
@@ -247,6 +250,7 @@ class CitizenService:
             .values(account_id=account.id)
             .execution_options(synchronize_session=False)
         )
+        await follow_account(self.session, self.tenant.id, account.id)
 
     async def link_case(self, account_id: uuid.UUID, case_id: uuid.UUID) -> None:
         """A case sent while signed in joins the account (one statement: it runs without a transaction too)."""
@@ -256,6 +260,22 @@ class CitizenService:
             .values(account_id=account_id)
             .execution_options(synchronize_session=False)
         )
+        await follow_account(self.session, self.tenant.id, account_id)
+
+    async def link_tokens(self, account: CitizenAccount, tokens: list[str]) -> int:
+        """The requests a device remembers (their tracking tokens) join the account, those in no account yet;
+        returns how many joined. Holding a request's private link is what lets one see it at all."""
+        wanted = [t for t in dict.fromkeys(tokens) if 0 < len(t) <= 64][:MAX_DEVICE_TOKENS]
+        if not wanted:
+            return 0
+        joined = await self.session.execute(
+            update(Case)
+            .where(Case.tracking_token.in_(wanted), Case.account_id.is_(None))
+            .values(account_id=account.id)
+            .execution_options(synchronize_session=False)
+        )
+        await follow_account(self.session, self.tenant.id, account.id)
+        return int(joined.rowcount or 0)
 
     async def my_cases(self, account: CitizenAccount) -> list[MyCase]:
         rows = await self.session.execute(

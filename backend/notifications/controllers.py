@@ -13,6 +13,7 @@ from litestar.response import Template
 from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.accounts.citizens import SESSION_COOKIE, CitizenService
 from backend.accounts.controllers import STAFF_DEPENDENCIES
 from backend.accounts.services import StaffIdentity
 from backend.core import i18n
@@ -66,7 +67,9 @@ class PushController(Controller):
         self, request: Request[Any, Any, State], subscriptions: NamedDependency[SubscriptionService]
     ) -> dict[str, str]:
         data = await json_body(request, SubscribeIn)
-        await subscriptions.subscribe(data.subscription, data.token)
+        citizens = CitizenService(subscriptions.session, subscriptions.tenant, request.app.state.settings.secret_key)
+        account = await citizens.account_of(request.cookies.get(SESSION_COOKIE))
+        await subscriptions.subscribe(data.subscription, data.token, account.id if account is not None else None)
         return {"status": "subscribed"}
 
     @delete("/subscriptions", status_code=204)

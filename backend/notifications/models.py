@@ -34,6 +34,8 @@ class PushSubscription(TenantOwned, Base):
     p256dh: Mapped[str] = mapped_column(String(200))
     auth: Mapped[str] = mapped_column(String(100))
     vapid_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("vapid_key.id"))
+    # The citizen account it was made in (signed in): the device then follows every request of the account.
+    account_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True, index=True)
 
 
 class CaseSubscription(TenantOwned, Base):

@@ -93,9 +93,13 @@ class SubscriptionService:
         self.tenant = tenant
         self.allowlist = allowlist
 
-    async def subscribe(self, subscription: SubscriptionIn, token: str) -> PushSubscription:
+    async def subscribe(
+        self, subscription: SubscriptionIn, token: str, account_id: uuid.UUID | None = None
+    ) -> PushSubscription:
         """Link this device to the case behind the tracking token (a device may follow several cases).
 
+        ``account_id``: the signed-in citizen's account. When the case is theirs, the device joins the account
+        and follows every request of it, those that join later too (``follow_account``).
         Idempotent, also when the browser sends the same subscription several times at once: the rows
         are inserted with ON CONFLICT DO NOTHING and read back, so a concurrent twin never fails.
         """
@@ -108,6 +112,12 @@ class SubscriptionService:
             case_id=case_id,
             subscription_id=device.id,
         )
+        if account_id is not None and await self.session.scalar(select(Case.account_id).where(Case.id == case_id)) == (
+            account_id
+        ):
+            device.account_id = account_id
+            await self.session.flush()
+            await follow_account(self.session, self.tenant.id, account_id)
         await self.session.flush()
         return device
 
@@ -146,9 +156,7 @@ class SubscriptionService:
         return device  # type: ignore[no-any-return]
 
     async def insert_once(self, model: Any, unique: tuple[str, ...], **values: Any) -> None:
-        """INSERT … ON CONFLICT (unique) DO NOTHING, on PostgreSQL and SQLite alike."""
-        insert = postgresql_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
-        await self.session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=unique))
+        await insert_once(self.session, model, unique, **values)
 
     async def unsubscribe(self, endpoint: str, token: str) -> None:
         """Stop notifications about this case on this device; the device is forgotten when it follows nothing."""
@@ -180,6 +188,41 @@ class SubscriptionService:
         if case_id is None:
             raise NotFound()
         return case_id  # type: ignore[no-any-return]
+
+
+async def follow_account(session: AsyncSession, tenant_id: uuid.UUID, account_id: uuid.UUID) -> None:
+    """Every device of a citizen's account follows every request of the account (called when a device or a
+    request joins it). An account has a few of each, so the pairs are few."""
+    devices = list(await session.scalars(select(PushSubscription.id).where(PushSubscription.account_id == account_id)))
+    if not devices:
+        return
+    cases = list(await session.scalars(select(Case.id).where(Case.account_id == account_id)))
+    followed = set(
+        (
+            await session.execute(
+                select(CaseSubscription.case_id, CaseSubscription.subscription_id).where(
+                    CaseSubscription.subscription_id.in_(devices)
+                )
+            )
+        ).tuples()
+    )
+    for case_id in cases:
+        for device_id in devices:
+            if (case_id, device_id) not in followed:
+                await insert_once(
+                    session,
+                    CaseSubscription,
+                    ("case_id", "subscription_id"),
+                    tenant_id=tenant_id,
+                    case_id=case_id,
+                    subscription_id=device_id,
+                )
+
+
+async def insert_once(session: AsyncSession, model: Any, unique: tuple[str, ...], **values: Any) -> None:
+    """INSERT … ON CONFLICT (unique) DO NOTHING, on PostgreSQL and SQLite alike."""
+    insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    await session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=unique))
 
 
 async def undelivered(

@@ -29,12 +29,12 @@ CONTACT = "clara.konto@example.org"
 CODE_SUBJECT = re.compile(r"Anmeldecode|sign-in code")
 
 
-def submit_request(page: Page, server: LiveServer, tenant: TenantFixture, what: str) -> str:
+def submit_request(page: Page, server: LiveServer, tenant: TenantFixture, what: str, email: str = CONTACT) -> str:
     """Send the street-light form with the contact address; returns the tracking path."""
     page.goto(server.url(tenant, "/s/street-light/form"))
     page.locator("#where__address").fill("Hauptstraße 12")
     page.locator("#what").fill(what)
-    page.locator("#email").fill(CONTACT)
+    page.locator("#email").fill(email)
     page.locator("button[name=action][value=review]").click()
     page.locator("form[action='/s/street-light/submit'] button.button-primary").click()
     expect(page).to_have_url(re.compile(r"/r/[^/?]+\?new=1$"))
@@ -81,6 +81,10 @@ def test_citizen_signs_in_with_a_code_sees_all_requests_and_downloads_their_data
     # The second from another device (this one would offer the first form's kept draft again).
     _, other_device = open_context("citizen-laptop", **PHONE)
     second = submit_request(other_device, live_server, e2e_tenant, "Die Laterne flackert.")
+    # A request sent for a neighbour with their address, whose link this phone opened: the phone remembers it.
+    _, neighbour = open_context("citizen-neighbour", **PHONE)
+    third = submit_request(neighbour, live_server, e2e_tenant, "Der Mast ist umgefahren.", "nachbar@example.org")
+    page.goto(live_server.url(e2e_tenant, third))
 
     # The footer's link leads to the sign-in page.
     page.goto(live_server.url(e2e_tenant, "/"))
@@ -104,6 +108,18 @@ def test_citizen_signs_in_with_a_code_sees_all_requests_and_downloads_their_data
     assert {links.nth(i).get_attribute("href") for i in range(2)} == {first, second}
     check_a11y(page, "my requests")
 
+    # The phone remembers one more request: the page offers to add it to the account.
+    offer = page.locator("form[action='/account/device-requests']")
+    expect(offer).to_be_visible()
+    expect(offer).to_contain_text("1 Anliegen")
+    check_a11y(page, "my requests with the device's offer")
+    offer.locator("button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/account\?joined=1$"))
+    expect(page.locator(".notice")).to_contain_text("1 Anliegen")
+    expect(links).to_have_count(3)
+    expect(page.locator("form[action='/account/device-requests']")).to_be_hidden()
+    check_a11y(page, "my requests after adding the device's")
+
     with page.expect_download() as download_info:
         page.locator("a[href='/account/data.zip']").click()
     download = download_info.value
@@ -111,7 +127,7 @@ def test_citizen_signs_in_with_a_code_sees_all_requests_and_downloads_their_data
     archive = zipfile.ZipFile(io.BytesIO(download.path().read_bytes()))
     data = json.loads(archive.read("data.json"))
     assert data["account"]["email"] == CONTACT
-    assert {r["tracking_link"] for r in data["requests"]} == {first, second}
+    assert {r["tracking_link"] for r in data["requests"]} == {first, second, third}
 
     # A request's link opens its tracking page.
     page.locator(f".account-requests a[href='{first}']").click()

@@ -113,9 +113,28 @@
     });
   }
 
+  /* The account page: offer to add the requests this device remembers that the account does not hold yet. */
+  function offer(form) {
+    var known = (form.dataset.known || "").split(" ");
+    var missing = load().filter(function (r) { return known.indexOf(r.token) < 0; });
+    if (!missing.length) return;
+    missing.forEach(function (r) {
+      var input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "token";
+      input.value = r.token;
+      form.appendChild(input);
+    });
+    var count = form.querySelector("[data-role=count]");
+    count.textContent = missing.length === 1 ? count.dataset.msgOne : count.dataset.msgMany.replace("{num}", missing.length);
+    form.hidden = false;
+  }
+
   function start() {
     var here = document.querySelector("[data-remember]");
     if (here) remember(here);
+    var join = document.querySelector("[data-device-requests]");
+    if (join) offer(join);
     var section = document.querySelector("[data-my-requests]");
     if (!section) return;
     render(section);
