@@ -16,7 +16,12 @@ from litestar import Request, Router, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException, ValidationException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+    ValidationException,
+)
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Components, SecurityRequirement, SecurityScheme
@@ -30,7 +35,7 @@ from backend.cases.controllers import provide_cases
 from backend.cases.conversation import MAX_MESSAGE
 from backend.cases.services import CaseService, MessageRequired
 from backend.core.db import tenant_session
-from backend.core.errors import Conflict, RathausError, TooManyRequests
+from backend.core.errors import Conflict, RathausError
 from backend.core.i18n import gettext as _
 from backend.core.tenancy import tenant_of
 from backend.inbox.services import DUE_FILTERS, SORTS, InboxFilter
@@ -102,7 +107,7 @@ async def require_key(connection: ASGIConnection[Any, Any, Any, Any], handler: B
     about its body."""
     tenant = tenant_of(connection)
     scope = handler.opt.get("scope", "read")
-    kind, _, secret = connection.headers.get("authorization", "").partition(" ")
+    kind, _space, secret = connection.headers.get("authorization", "").partition(" ")
     holder = None
     if kind.lower() == "bearer" and secret.strip():
         async with tenant_session(connection.app.state.db, tenant.id) as session:
@@ -117,7 +122,10 @@ async def require_key(connection: ASGIConnection[Any, Any, Any, Any], handler: B
     limit = READS_PER_MINUTE if scope == "read" else WRITES_PER_MINUTE
     used = await connection.app.state.limiter.hit(f"{tenant.id}:api:{scope}:{holder.id}", WINDOW_SECONDS)
     if used > limit:
-        raise TooManyRequests(f"This key made more than {limit} {scope} requests in a minute. Please wait.")
+        raise TooManyRequestsException(
+            f"This key made more than {limit} {scope} requests in a minute. Please wait.",
+            headers={"Retry-After": str(WINDOW_SECONDS)},
+        )
     connection.state.api_key_holder = holder
 
 

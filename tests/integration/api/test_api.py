@@ -186,7 +186,9 @@ async def test_a_key_is_limited_per_minute(
     monkeypatch.setattr(controllers, "READS_PER_MINUTE", 2)
     for _ in range(2):
         assert (await client.get("/api/v1/services", headers=bearer(key))).status_code == 200
-    problem(await client.get("/api/v1/services", headers=bearer(key)), 429)
+    limited = await client.get("/api/v1/services", headers=bearer(key))
+    assert "2 read requests" in problem(limited, 429)["detail"]
+    assert limited.headers["retry-after"] == "60"
 
 
 async def test_the_openapi_document_and_the_documentation_page(app: Litestar, tenant: TenantFixture) -> None:
