@@ -348,6 +348,10 @@ async def load_demo(settings: Settings) -> bool:
                 services = await _create_services(CatalogueService(session, ctx), spec.services)
                 staff = await _create_staff(AccountService(session, ctx), spec)
                 await _create_departments(DepartmentService(session, ctx), services, staff, spec)
+                # Routing changed the services' departments in the database (the templates' own ones are gone):
+                # the cases must be sent to the services as they are now.
+                for service in services.values():
+                    await session.refresh(service)
                 await _create_cases(CaseService(session, ctx, storage), services, staff, CASES[spec.slug])
         return True
     except BaseException:

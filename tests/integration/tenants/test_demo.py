@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from pathlib import Path
 
+import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from backend.accounts.models import Department, DepartmentMember, Membership, User
 from backend.app import create_app
+from backend.cases.models import Case
 from backend.catalogue.models import FormVersion, Service
 from backend.catalogue.schemas import parse_definition
 from backend.catalogue.templates import standard_catalogue
@@ -98,3 +101,39 @@ async def test_demo_towns_offer_their_services_from_the_standard_templates(tmp_p
         assert home.status_code == 200 and "Stadt Musterstadt" in home.text and "Straßenlaterne defekt" in home.text
         form = await c.get("/s/bewohnerparkausweis/form")
         assert form.status_code == 200 and "Zone A – Altstadt" in form.text
+
+
+async def test_the_demo_loads_on_postgresql_too(settings: Settings, tmp_path: Path) -> None:
+    """On PostgreSQL a case is written by one SQL statement, which sees the database, not the session: the demo's
+    services must be sent to with the departments they were routed to (the templates' own ones are gone)."""
+    url = settings.database_url
+    if not url.startswith("postgresql"):
+        return  # the test above loads it into SQLite
+    import asyncpg
+
+    base, _, name = url.rpartition("/")
+    demo_db = f"{name}_demo_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(base.replace("postgresql+asyncpg://", "postgresql://") + "/postgres")
+    try:
+        await admin.execute(f'CREATE DATABASE "{demo_db}"')
+    except asyncpg.InsufficientPrivilegeError:
+        await admin.close()
+        pytest.skip("the test database's user may not create another database (RATHAUS_TEST_POSTGRES_URL)")
+    demo = Settings(
+        env="development", data_dir=tmp_path, base_domain="localhost", secret_key=TEST_SECRET, https=False,
+        run_worker=False, database_url=f"{base}/{demo_db}",
+    ).with_defaults()  # fmt: skip
+    try:
+        await asyncio.to_thread(upgrade, demo.database_url)
+        assert await load_demo(demo)
+        db = alchemy_config(demo)
+        try:
+            async with unscoped_session(db) as session:
+                cases = list(await session.scalars(select(Case)))
+                routed = dict((await session.execute(select(Service.id, Service.department_id))).tuples().all())
+        finally:
+            await db.get_engine().dispose()
+        assert cases and all(c.department_id == routed[c.service_id] for c in cases)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{demo_db}" WITH (FORCE)')
+        await admin.close()
