@@ -385,7 +385,7 @@ class InboxService:
 
         Filters by department, service and reply alone (and none) are read from the running counts
         (cases/tally.py); so are the overdue cases of these: the running ones with a deadline, less those whose
-        deadline is still ahead (an index range of the next days). Any other part of the filter has them counted,
+        deadline is still ahead (a range of the deadline index). Any other part of the filter has them counted,
         by one grouped query."""
         overdue = flt.due == "overdue" and not flt.replied
         if not (flt.assignee or flt.priority or flt.date_from or flt.date_to or flt.q) and (

@@ -8,19 +8,18 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select
 
 from backend.accounts.api_keys import ApiKeyService
 from backend.api import controllers
-from backend.cases.models import CaseEvent
 from backend.core.db import alchemy_config, tenant_session
 from backend.inbox import services as inbox_services
-from backend.notifications.models import OutboxMessage
 from backend.settings import Settings
 from backend.tenants.services import TenantService, to_context
 from tests.conftest import Person
 from tests.factories import TenantFixture
 from tests.helpers import Client, submit_case
+from tests.integration.inbox.town import events_of
+from tests.integration.notifications.conftest import outbox
 from tests.integration.open311.test_open311 import case_rows, make_key
 
 pytestmark = pytest.mark.asyncio
@@ -36,25 +35,6 @@ def problem(response: Any, status: int) -> dict[str, Any]:
     body = response.json()
     assert body["status"] == status and body["title"] and body["detail"], body
     return body  # type: ignore[no-any-return]
-
-
-async def _events(settings: Settings, tenant: TenantFixture, case_id: Any) -> list[CaseEvent]:
-    db = alchemy_config(settings)
-    try:
-        async with tenant_session(db, tenant.id) as session:
-            query = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.created_at)
-            return list(await session.scalars(query))
-    finally:
-        await db.get_engine().dispose()
-
-
-async def _outbox(settings: Settings, tenant: TenantFixture) -> int:
-    db = alchemy_config(settings)
-    try:
-        async with tenant_session(db, tenant.id) as session:
-            return len(list(await session.scalars(select(OutboxMessage.id))))
-    finally:
-        await db.get_engine().dispose()
 
 
 async def test_keys_and_scopes(
@@ -135,17 +115,17 @@ async def test_status_changes_and_messages_are_the_inbox_operations(
     tracking = await submit_case(client, tenant, key="api-change-key-0123456789", photo=False)
     (case,) = await case_rows(settings, tenant)
     url = f"/api/v1/cases/{case.reference}"
-    queued = await _outbox(settings, tenant)
+    queued = len(await outbox(settings, tenant_id=tenant.id))
 
     changed = await client.post(
         f"{url}/status", json={"status": "in_review", "message": "Der Bauhof ist unterwegs."}, headers=bearer(key)
     )
     assert changed.status_code == 200, changed.text
     assert changed.json()["status"] == "in_review"
-    event = (await _events(settings, tenant, case.id))[-1]
+    event = (await events_of(settings, case.id))[-1]
     assert (event.kind, event.to_status, event.actor_kind) == ("status_changed", "in_review", "staff")
     assert event.actor_name == "API: Bauhof-Software" and event.public
-    assert await _outbox(settings, tenant) > queued, "the citizen is notified as from the inbox"
+    assert len(await outbox(settings, tenant_id=tenant.id)) > queued, "the citizen is notified as from the inbox"
     page = await client.get(tracking)
     assert "Der Bauhof ist unterwegs." in page.text
 
