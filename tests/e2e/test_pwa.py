@@ -295,7 +295,10 @@ def test_worker_controls_the_page_and_offline_shows_the_offline_page_and_saved_r
     page.goto(live_server.url(e2e_tenant, "/s/street-light"))
     expect(page.locator("h1")).to_have_text(OFFLINE_TITLE)
 
+    # The connection is back: the page the offline page stood for loads by itself.
     context.set_offline(False)
+    expect(page.locator("h1")).not_to_have_text(OFFLINE_TITLE)
+    expect(page).to_have_url(re.compile(r"/s/street-light$"))
     page.goto(live_server.url(e2e_tenant, track))
     expect(page.locator("[data-offline-note]")).to_be_hidden()
 

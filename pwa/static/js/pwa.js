@@ -5,8 +5,8 @@
 
   var TRACKING = /^\/r\/[A-Za-z0-9_-]+$/;
 
-  function store(fn) {
-    try { return fn(window.localStorage); } catch (e) { return null; } // storage can be blocked
+  function store(fn, kind) {
+    try { return fn(window[kind || "localStorage"]); } catch (e) { return null; } // storage can be blocked
   }
 
   function formatTime(date) {
@@ -63,6 +63,35 @@
     }).catch(function () {});
   }
 
+  /* The offline page stands in for the page asked for: once the server answers again, load that page.
+     It asks now and then (more slowly each time, and at once when the browser says it is back online);
+     a few reloads at most, in case only this page reaches the server and the service worker does not. */
+  function retryWhenOnline() {
+    var key = "rathaus-retry:" + location.pathname;
+    if (!document.querySelector("[data-saved-pages]") || location.pathname === "/offline") {
+      store(function (s) { s.removeItem(key); }, "sessionStorage");
+      return;
+    }
+    var reloads = Number(store(function (s) { return s.getItem(key); }, "sessionStorage") || 0);
+    if (reloads >= 5 || !window.fetch) return;
+    var wait = 1000;
+    var timer = null;
+    function later() {
+      timer = setTimeout(probe, wait);
+      wait = Math.min(wait * 2, 30000);
+    }
+    function probe() {
+      clearTimeout(timer);
+      fetch("/health", { cache: "no-store", credentials: "omit" }).then(function (response) {
+        if (!response.ok) return later();
+        store(function (s) { s.setItem(key, String(reloads + 1)); }, "sessionStorage");
+        location.reload();
+      }, later);
+    }
+    window.addEventListener("online", probe);
+    later();
+  }
+
   /* Requests saved while offline: the review page loads outbox.js and offline.js itself; other pages
      only while the outbox holds something, and the review page when app.js swaps it in. */
   function loadOutbox() {
@@ -82,6 +111,7 @@
     if (store(function (s) { return s.getItem("rathaus-outbox"); })) loadOutbox();
     initOfflineNote();
     listSavedPages();
+    retryWhenOnline();
   });
   document.addEventListener("rathaus:swapped", function () {
     if (document.querySelector("form[data-outbox]")) loadOutbox();
