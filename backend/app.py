@@ -23,6 +23,7 @@ from litestar.stores.file import FileStore
 from backend.accounts.citizen_pages import CitizenAccountController
 from backend.accounts.controllers import LoginController
 from backend.accounts.invitation_pages import InvitationController
+from backend.accounts.passkey_pages import CitizenPasskeyController
 from backend.accounts.password_pages import PasswordController
 from backend.accounts.session_pages import SessionsController
 from backend.accounts.two_factor_pages import TwoFactorController
@@ -198,6 +199,7 @@ def create_app(settings: Settings) -> Litestar:
             # A citizen's account has its own cookie and its own table (backend/accounts/citizens.py), never the
             # staff session below: nobody gets a cookie before signing in.
             CitizenAccountController,
+            CitizenPasskeyController,
             # Only staff pages have the staff session.
             Router(
                 path="/",

@@ -13,6 +13,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import CitizenAccount, CitizenSession, CitizenSignInCode
+from backend.accounts.passkeys import PasskeyService
 from backend.cases import workflow
 from backend.cases.models import Attachment, Case, CaseEvent
 from backend.cases.search import fold
@@ -123,6 +124,16 @@ class CitizenData:
                     "language": account.language,
                     "created_at": _aware(account.created_at).isoformat(),
                     "verified_at": _aware(account.verified_at).isoformat(),
+                    # The passkeys' names and dates; their public keys are of no use to anyone else.
+                    "passkeys": [
+                        {
+                            "name": p.name,
+                            "host": p.rp_id,
+                            "added_at": _aware(p.created_at).isoformat(),
+                            "last_used_at": _aware(p.last_used_at).isoformat() if p.last_used_at else None,
+                        }
+                        for p in await PasskeyService(self.session, self.tenant).passkeys(account)
+                    ],
                 },
                 "requests": exported,
             }

@@ -30,6 +30,7 @@ from backend.accounts.citizens import (
     plausible_email,
 )
 from backend.accounts.models import CitizenAccount
+from backend.accounts.passkeys import PasskeyService
 from backend.core.deps import provide_session, provide_tenant
 from backend.core.i18n import gettext as _
 from backend.core.tenancy import TenantContext
@@ -58,14 +59,16 @@ CITIZEN_DEPENDENCIES = {
 }
 
 
-def _client(request: Request[Any, Any, State]) -> str:
+def client_of(request: Request[Any, Any, State]) -> str:
     return request.client.host if request.client else ""
 
 
-def _sign_in_page(email: str = "", error: str = "", notice: str = "", status: int = 200, **headers: str) -> Template:
+def sign_in_page(
+    email: str = "", error: str = "", notice: str = "", status: int = 200, passkey_error: str = "", **headers: str
+) -> Template:
     return Template(
         "account/sign_in.html",
-        context={"email": email, "error": error, "notice": notice},
+        context={"email": email, "error": error, "notice": notice, "passkey_error": passkey_error},
         status_code=status,
         headers=headers,
     )
@@ -78,7 +81,7 @@ def _code_page(email: str, error: str = "", status: int = 200) -> Template:
     )
 
 
-def _set_cookie(request: Request[Any, Any, State], response: Response[Any], key: str, value: str, **kw: Any) -> None:
+def set_cookie(request: Request[Any, Any, State], response: Response[Any], key: str, value: str, **kw: Any) -> None:
     settings: Settings = request.app.state.settings
     response.set_cookie(key, value, httponly=True, secure=settings.https, samesite="lax", **kw)
 
@@ -104,7 +107,7 @@ class CitizenAccountController(Controller):
             notice = _(
                 "Your account has been deleted. Your requests stay with the town hall without your contact details."
             )
-        return _sign_in_page(notice=notice)
+        return sign_in_page(notice=notice)
 
     @post("/sign-in", status_code=200)
     async def sign_in(
@@ -117,14 +120,12 @@ class CitizenAccountController(Controller):
         typed = clean_line(str(data.get("email") or ""))[:254]
         email = normalise_email(typed)
         if not plausible_email(email):
-            return _sign_in_page(
-                typed, _("Please enter your e-mail address, for example name@example.org."), status=422
-            )
+            return sign_in_page(typed, _("Please enter your e-mail address, for example name@example.org."), status=422)
         limiter = request.app.state.limiter
-        by_client = await limiter.hit(f"{tenant.id}:citizen-code:ip:{_client(request)}", CODE_WINDOW)
+        by_client = await limiter.hit(f"{tenant.id}:citizen-code:ip:{client_of(request)}", CODE_WINDOW)
         by_address = await limiter.hit(f"{tenant.id}:citizen-code:email:{address_key(email)}", CODE_WINDOW)
         if by_client > CODES_PER_CLIENT or by_address > CODES_PER_ADDRESS:
-            return _sign_in_page(
+            return sign_in_page(
                 typed,
                 _("You have asked for several codes. Please wait an hour and try again."),
                 status=429,
@@ -151,7 +152,7 @@ class CitizenAccountController(Controller):
             after=[_("If you did not ask for this code, you can ignore this e-mail.")],
         )
         response = Redirect(path=CODE_PAGE, status_code=303)
-        _set_cookie(
+        set_cookie(
             request,
             response,
             PENDING_COOKIE,
@@ -180,7 +181,7 @@ class CitizenAccountController(Controller):
         data = await request.form()
         code = str(data.get("code") or "")[:40]
         pending = request.cookies.get(PENDING_COOKIE)
-        checks = await request.app.state.limiter.hit(f"{tenant.id}:citizen-check:ip:{_client(request)}", CHECK_WINDOW)
+        checks = await request.app.state.limiter.hit(f"{tenant.id}:citizen-check:ip:{client_of(request)}", CHECK_WINDOW)
         if checks > CHECKS_PER_CLIENT:
             email = await citizens.pending_email(pending) or ""
             page = _code_page(email, _("Too many attempts. Please wait 15 minutes and try again."), status=429)
@@ -199,10 +200,10 @@ class CitizenAccountController(Controller):
                 if refused.reason == "exhausted"
                 else _("This code has expired or was already used. Please ask for a new code.")
             )
-            return _sign_in_page(error=message, status=422)
+            return sign_in_page(error=message, status=422)
         secret = await citizens.start_session(account, request.cookies.get(SESSION_COOKIE))
         response = Redirect(path=ACCOUNT, status_code=303)
-        _set_cookie(request, response, SESSION_COOKIE, secret, path="/", max_age=int(SESSION_VALIDITY.total_seconds()))
+        set_cookie(request, response, SESSION_COOKIE, secret, path="/", max_age=int(SESSION_VALIDITY.total_seconds()))
         response.delete_cookie(PENDING_COOKIE, path=ACCOUNT)
         return response
 
@@ -214,8 +215,15 @@ class CitizenAccountController(Controller):
         if account is None:
             return Redirect(path=SIGN_IN, status_code=303)
         joined = request.query_params.get("joined", "")
-        return await _account_page(
-            citizens, account, joined=int(joined) if joined.isdigit() and len(joined) < 4 else None
+        notices = {
+            "added": _("The passkey was added. Next time you can sign in with it."),
+            "removed": _("The passkey was removed."),
+        }
+        return await account_page(
+            citizens,
+            account,
+            joined=int(joined) if joined.isdigit() and len(joined) < 4 else None,
+            passkey_notice=notices.get(request.query_params.get("passkey", ""), ""),
         )
 
     @post("/device-requests")
@@ -264,24 +272,35 @@ class CitizenAccountController(Controller):
         data = await request.form()
         if data.get("confirm") != "yes":
             error = _("Please confirm that you want to delete your account.")
-            return await _account_page(citizens, account, delete_error=error, status=422)
+            return await account_page(citizens, account, delete_error=error, status=422)
         await CitizenData(citizens.session, citizens.tenant).delete(account)
         response = Redirect(path=f"{SIGN_IN}?deleted=1", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
 
-async def _account_page(
+async def account_page(
     citizens: CitizenService,
     account: CitizenAccount,
     delete_error: str = "",
     status: int = 200,
     joined: int | None = None,
+    passkey_error: str = "",
+    passkey_notice: str = "",
 ) -> Template:
     """The account's page; ``joined``: how many of the device's requests just joined it (None: none were sent)."""
     cases = await citizens.my_cases(account)
+    passkeys = await PasskeyService(citizens.session, citizens.tenant).passkeys(account)
     return Template(
         "account/my_requests.html",
-        context={"account": account, "cases": cases, "delete_error": delete_error, "joined": joined},
+        context={
+            "account": account,
+            "cases": cases,
+            "delete_error": delete_error,
+            "joined": joined,
+            "passkeys": passkeys,
+            "passkey_error": passkey_error,
+            "passkey_notice": passkey_notice,
+        },
         status_code=status,
     )

@@ -22,7 +22,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import CitizenAccount, CitizenSession, CitizenSignInCode
+from backend.accounts.models import CitizenAccount, CitizenSession, CitizenSignInCode, PasskeyChallenge
 from backend.cases import workflow
 from backend.cases.models import Case
 from backend.catalogue.models import Service
@@ -291,7 +291,8 @@ class CitizenService:
 
 
 async def purge_expired_sign_ins(db: SQLAlchemyAsyncConfig, now: datetime.datetime | None = None) -> None:
-    """Forget codes and citizen sessions that can no longer be used (a background job across municipalities)."""
+    """Forget codes, passkey challenges and citizen sessions that can no longer be used (a background job across
+    municipalities)."""
     now = now or _now()
     async with unscoped_session(db) as session:
         await session.execute(
@@ -301,4 +302,9 @@ async def purge_expired_sign_ins(db: SQLAlchemyAsyncConfig, now: datetime.dateti
         )
         await session.execute(
             delete(CitizenSession).where(CitizenSession.expires_at < now).execution_options(synchronize_session=False)
+        )
+        await session.execute(
+            delete(PasskeyChallenge)
+            .where(PasskeyChallenge.expires_at < now)
+            .execution_options(synchronize_session=False)
         )

@@ -6,7 +6,7 @@ import datetime
 import uuid
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.db import Base, TenantOwned
@@ -120,3 +120,36 @@ class CitizenSession(TenantOwned, Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("citizen_account.id", ondelete="CASCADE"), index=True)
     expires_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class CitizenPasskey(TenantOwned, Base):
+    """A passkey (WebAuthn credential) a citizen added to their account: signing in with it needs no e-mail.
+
+    Only the public key is kept. ``rp_id`` is the host it was made on: the browser offers it there only.
+    """
+
+    __tablename__ = "citizen_passkey"
+    __table_args__ = (UniqueConstraint("tenant_id", "credential_id", name="uq_citizen_passkey_credential"),)
+
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("citizen_account.id", ondelete="CASCADE"), index=True)
+    credential_id: Mapped[str] = mapped_column(String(1400))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    rp_id: Mapped[str] = mapped_column(String(253))
+    name: Mapped[str] = mapped_column(String(80))
+    last_used_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+
+
+class PasskeyChallenge(TenantOwned, Base):
+    """A challenge handed to the browser for one passkey ceremony: used once, valid a few minutes.
+
+    With ``account_id`` it adds a passkey to that account; without, it signs in.
+    """
+
+    __tablename__ = "passkey_challenge"
+
+    challenge: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("citizen_account.id", ondelete="CASCADE"), nullable=True
+    )
+    expires_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)

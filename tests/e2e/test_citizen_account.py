@@ -1,5 +1,5 @@
 """A citizen signs in with a code from their e-mail (read from the test SMTP server), sees all their requests and
-downloads their data. Every page visited is checked with axe-core.
+downloads their data; then adds a passkey and signs in with it. Every page visited is checked with axe-core.
 
 Texts the app translates are matched in German and English, as in test_journey.py.
 """
@@ -43,7 +43,7 @@ def submit_request(page: Page, server: LiveServer, tenant: TenantFixture, what: 
     return path
 
 
-def code_from_mail(settings: Settings, port: int, inbox: Inbox, tenant: TenantFixture) -> str:
+def code_from_mail(settings: Settings, port: int, inbox: Inbox, tenant: TenantFixture, email: str = CONTACT) -> str:
     """Run one round of the outbox worker against the test SMTP server; the code from this citizen's mail."""
     mailing = replace(settings, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none", smtp_from="r@example.org")
 
@@ -59,9 +59,7 @@ def code_from_mail(settings: Settings, port: int, inbox: Inbox, tenant: TenantFi
     run_async(once())
     # The outbox may hold other tests' mails (a shared database): this municipality's code mail to this address.
     [mail] = [
-        m
-        for m in inbox.messages
-        if m["To"] == CONTACT and tenant.name in m["From"] and CODE_SUBJECT.search(m["Subject"])
+        m for m in inbox.messages if m["To"] == email and tenant.name in m["From"] and CODE_SUBJECT.search(m["Subject"])
     ]
     found = re.search(r"^(\d{6})\s*$", mail.get_content(), re.MULTILINE)  # type: ignore[attr-defined]
     assert found, mail.get_content()  # type: ignore[attr-defined]
@@ -133,3 +131,61 @@ def test_citizen_signs_in_with_a_code_sees_all_requests_and_downloads_their_data
     page.locator(f".account-requests a[href='{first}']").click()
     expect(page).to_have_url(re.compile(re.escape(first) + "$"))
     check_a11y(page, "tracking page from my requests")
+
+
+def test_citizen_adds_a_passkey_and_signs_in_with_it(
+    live_server: LiveServer,
+    e2e_tenant: TenantFixture,
+    open_context: Any,
+    settings: Settings,
+    smtp: tuple[Inbox, int],  # noqa: F811
+) -> None:
+    """Chromium's virtual authenticator stands for the phone's own (fingerprint or PIN, always confirmed)."""
+    inbox, port = smtp
+    email = "paula.passkey@example.org"
+    context, page = open_context("citizen with a passkey", **PHONE)
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    authenticator = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )["authenticatorId"]
+
+    page.goto(live_server.url(e2e_tenant, "/account/sign-in"))
+    expect(page.locator("[data-passkey-section]")).to_be_visible()
+    page.locator("#sign-in-email").fill(email)
+    page.locator("form[action='/account/sign-in'] button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/account/sign-in/code$"))
+    page.locator("#sign-in-code").fill(code_from_mail(settings, port, inbox, e2e_tenant, email))
+    page.locator("form[action='/account/sign-in/code'] button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/account$"))
+
+    add = page.locator("form[action='/account/passkeys']")
+    expect(add).to_be_visible()
+    expect(page.locator("[data-passkey-unsupported]")).to_be_hidden()
+    check_a11y(page, "my requests with passkeys")
+    add.locator("#passkey-name").fill("Mein Telefon")
+    add.locator("button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/account\?passkey=added$"))
+    expect(page.locator(".passkeys .card h3")).to_have_text("Mein Telefon")
+    expect(page.locator("p.notice[role=status]")).to_be_visible()
+    check_a11y(page, "my requests after adding a passkey")
+    [credential] = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+    assert credential["isResidentCredential"] and credential["rpId"] == e2e_tenant.host
+
+    page.locator("form[action='/account/sign-out'] button").click()
+    expect(page).to_have_url(re.compile(r"/account/sign-in\?signed_out=1$"))
+    check_a11y(page, "sign-in page with a passkey")
+    page.locator("form[action='/account/sign-in/passkey'] button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/account$"))
+    expect(page.locator("main")).to_contain_text(email)
+    expect(page.locator(".passkeys .card")).not_to_contain_text(re.compile(r"Noch nicht verwendet|Not used yet"))

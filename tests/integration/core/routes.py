@@ -6,6 +6,7 @@ such test without anyone listing it.
 
 from __future__ import annotations
 
+import datetime
 import re
 import tempfile
 import uuid
@@ -17,8 +18,10 @@ from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
+from backend.accounts.citizens import SESSION_VALIDITY, secret_hash
 from backend.accounts.departments import DepartmentService
 from backend.accounts.invitations import invite
+from backend.accounts.models import CitizenAccount, CitizenPasskey, CitizenSession
 from backend.accounts.resets import active_member, create_reset
 from backend.accounts.services import AccountService
 from backend.app import create_app
@@ -185,12 +188,43 @@ async def make_world(settings: Settings, tenant: TenantFixture) -> World:
     world.values["view_id"] = await _saved_view(staff, world.staff_token)
     world.values.update(await _open311(settings, staff, tenant))
     world.values.update(await _webhooks(settings, staff, tenant, case_id.group(1)))
+    world.values.update(await _citizen_account(settings, tenant))
     # A standard service adopted from the catalogue, for the routes about its template (e.g. its update page).
     adopted = await staff.post(
         f"/staff/admin/catalogue/{TEMPLATE_SLUG}/adopt", data={"_csrf_token": world.staff_token}, follow_redirects=False
     )
     assert adopted.status_code == 303, adopted.text
     return world
+
+
+async def _citizen_account(settings: Settings, tenant: TenantFixture) -> dict[str, str]:
+    """A citizen's account with a passkey, and a session of it (its secret for a cookie, where a test wants one)."""
+    secret = f"route-table-{uuid.uuid4().hex}"
+    db = alchemy_config(settings)
+    try:
+        async with tenant_session(db, tenant.id) as session:
+            account = CitizenAccount(
+                email=f"citizen@{tenant.host}", language="de", verified_at=datetime.datetime.now(datetime.UTC)
+            )
+            session.add(account)
+            await session.flush()
+            passkey = CitizenPasskey(
+                account_id=account.id,
+                credential_id=f"route-table-{uuid.uuid4().hex}",
+                public_key=b"not a key",
+                sign_count=0,
+                rp_id=tenant.host,
+                name="Telefon",
+            )
+            expires = datetime.datetime.now(datetime.UTC) + SESSION_VALIDITY
+            session.add_all(
+                [passkey, CitizenSession(key_hash=secret_hash(secret), account_id=account.id, expires_at=expires)]
+            )
+            await session.flush()
+            passkey_id = str(passkey.id)
+    finally:
+        await db.get_engine().dispose()
+    return {"passkey_id": passkey_id, "citizen_session": secret}
 
 
 async def _other_session(settings: Settings, tenant: TenantFixture, staff: AsyncTestClient[Litestar]) -> str:

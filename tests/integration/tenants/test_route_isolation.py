@@ -18,6 +18,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from backend.accounts import throttle
+from backend.accounts.citizens import SESSION_COOKIE
 from backend.app import create_app
 from backend.core.db import Base, alchemy_config, unscoped_session
 from backend.settings import Settings
@@ -71,6 +72,8 @@ async def towns(settings: Settings) -> AsyncIterator[Towns]:
         patch.setattr(throttle, "FAILURE_DELAY_SECONDS", 0.0)
         home = await make_world(settings, await make_tenant(settings))
         foreign = await make_world(settings, await make_tenant(settings))
+        # The citizen is signed in to an account: the account's routes then reach as far as they can.
+        home.citizen.cookies.set(SESSION_COOKIE, home.values["citizen_session"])
         clerk = AsyncTestClient(create_app(settings), base_url=f"http://{home.tenant.host}")
         await clerk.__aenter__()
         assert (await login(clerk, home.tenant.clerk_email, home.tenant.password)).status_code == 303

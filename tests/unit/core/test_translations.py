@@ -186,6 +186,8 @@ SAME_IN_GERMAN = frozenset(
         "Normal",  # a priority
         "Webhook",
         "Webhooks",
+        "Passkey",  # the word German sites use (BSI, banks)
+        "Passkeys",
         "Status: %(from)s → %(to)s",
         "Status: %(status)s",
         # Compass letters: N, S and W are the same; only east differs ("O" for Osten).
