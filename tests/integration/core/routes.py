@@ -239,8 +239,11 @@ async def _other_session(settings: Settings, tenant: TenantFixture, staff: Async
 async def _open311(settings: Settings, staff: AsyncTestClient[Litestar], tenant: TenantFixture) -> dict[str, str]:
     """An API key made on the admin's page (for the route that revokes it) and the Open311 names of the case."""
     page = await staff.get("/staff/admin/api-keys")
-    data = {"_csrf_token": csrf_token(page.text), "name": "Routen", "scopes": "read"}
-    assert (await staff.post("/staff/admin/api-keys", data=data)).status_code == 200
+    data = {"_csrf_token": csrf_token(page.text), "name": "Routen", "scopes": ["read", "write"]}
+    made = await staff.post("/staff/admin/api-keys", data=data)
+    assert made.status_code == 200, made.text
+    secret = re.search(r'<code class="api-key">([^<]+)</code>', made.text)
+    assert secret
     found = re.search(r"/staff/admin/api-keys/([0-9a-f-]{36})/revoke", (await staff.get("/staff/admin/api-keys")).text)
     assert found
     db = alchemy_config(settings)
@@ -250,6 +253,7 @@ async def _open311(settings: Settings, staff: AsyncTestClient[Litestar], tenant:
     finally:
         await db.get_engine().dispose()
     return {
+        "api_key": secret.group(1),
         "key_id": found.group(1),
         "service_file": f"{tenant.service_slug}.json",
         "request_file": f"{reference}.xml",

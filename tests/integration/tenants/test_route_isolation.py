@@ -15,12 +15,13 @@ import pytest
 import pytest_asyncio
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from backend.accounts import throttle
 from backend.accounts.citizens import SESSION_COOKIE
 from backend.app import create_app
-from backend.core.db import Base, alchemy_config, unscoped_session
+from backend.cases.models import Case
+from backend.core.db import Base, alchemy_config, tenant_session, unscoped_session
 from backend.settings import Settings
 from tests.conftest import csrf_token
 from tests.factories import make_tenant
@@ -72,6 +73,7 @@ async def towns(settings: Settings) -> AsyncIterator[Towns]:
         patch.setattr(throttle, "FAILURE_DELAY_SECONDS", 0.0)
         home = await make_world(settings, await make_tenant(settings))
         foreign = await make_world(settings, await make_tenant(settings))
+        await _renumber(settings, foreign)
         # The citizen is signed in to an account: the account's routes then reach as far as they can.
         home.citizen.cookies.set(SESSION_COOKIE, home.values["citizen_session"])
         clerk = AsyncTestClient(create_app(settings), base_url=f"http://{home.tenant.host}")
@@ -81,6 +83,22 @@ async def towns(settings: Settings) -> AsyncIterator[Towns]:
         await clerk.__aexit__(None, None, None)
         await close_world(home)
         await close_world(foreign)
+
+
+async def _renumber(settings: Settings, world: World) -> None:
+    """Both towns' first case is 2026-00001: the other town's gets a reference of its own, so that the routes
+    naming a case by its reference (the JSON API, Open311) are tried with it."""
+    reference = "2026-09999"
+    db = alchemy_config(settings)
+    try:
+        async with tenant_session(db, world.tenant.id) as session:
+            await session.execute(
+                update(Case).where(Case.reference == world.values["reference"]).values(reference=reference)
+            )
+    finally:
+        await db.get_engine().dispose()
+    world.values["request_file"] = world.values["request_file"].replace(world.values["reference"], reference)
+    world.values["reference"] = reference
 
 
 async def _rows_of(settings: Settings, tenant_id: Any) -> dict[str, tuple[int, Any]]:
@@ -111,7 +129,7 @@ async def test_no_route_reaches_an_object_of_another_municipality(settings: Sett
     before = await _rows_of(settings, towns.foreign.tenant.id)
     routes = [e for e in NAMED if e.staff == (role != "citizen")]
     client = {"citizen": towns.home.citizen, "clerk": towns.clerk, "admin": towns.home.staff}[role]
-    tried, leaks = 0, []
+    tried, leaks, reached = 0, [], []
     for endpoint in routes:
         path = _path(endpoint, towns)
         if path is None:
@@ -121,13 +139,30 @@ async def test_no_route_reaches_an_object_of_another_municipality(settings: Sett
         data = None
         if endpoint.method != "GET":
             data = {"_csrf_token": csrf_token((await client.get(page)).text), **FORM}
-        response = await client.request(endpoint.method, path, data=data, follow_redirects=False)
+        # The JSON API with the home town's key (read and write): it must not reach the other town's case.
+        headers = {"Authorization": f"Bearer {towns.home.values['api_key']}"} if path.startswith("/api/") else {}
+        if path.startswith("/api/") and data is not None:
+            response = await client.request(
+                endpoint.method,
+                path,
+                json={"status": "completed", "message": "x"} if path.endswith("/status") else {"body": "x"},
+                headers=headers,
+            )
+        else:
+            response = await client.request(endpoint.method, path, data=data, headers=headers, follow_redirects=False)
         tried += 1
+        reached.append(endpoint.path)
         expected = OTHER_ANSWERS.get(endpoint.id, (None, ""))[0]
         if response.status_code not in NOT_HERE and response.status_code != expected:
             leaks.append(f"{endpoint.id} as {role}: {response.status_code}")
     assert tried >= (25 if role != "citizen" else 8), f"only {tried} routes tried"
     assert not leaks, leaks
+    if role == "citizen":  # the case's reference names it in the JSON API and Open311 too
+        assert {p for p in reached if "{reference" in p or "{request_file" in p}, reached
+        # ... and the key that found nothing there finds the home town's own case.
+        own = f"/api/v1/cases/{towns.home.values['reference']}"
+        headers = {"Authorization": f"Bearer {towns.home.values['api_key']}"}
+        assert (await client.get(own, headers=headers)).status_code == 200
     after = await _rows_of(settings, towns.foreign.tenant.id)
     changed = {t: (before[t], after[t]) for t in before if before[t] != after[t]}
     assert not changed, changed
