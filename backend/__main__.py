@@ -1,4 +1,4 @@
-"""The `rathaus` command: serve, worker, demo, db upgrade, tenant, staff add, apikey create|list|revoke, push."""
+"""The `rathaus` command: serve, worker, demo, db upgrade, backup, restore, tenant, staff add, apikey, push."""
 
 from __future__ import annotations
 
@@ -368,6 +368,29 @@ def cmd_push_rotate_keys(args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
+def cmd_backup(args: argparse.Namespace) -> None:
+    from backend.core.backup import BackupError, backup
+
+    try:
+        done = backup(_settings(args), Path(args.file))
+    except BackupError as error:
+        sys.exit(f"rathaus: {error}")
+    uploads = f"{done.files} uploaded files ({done.bytes} bytes)" if done.uploads_included else "no uploads"
+    print(f"backup written to {done.path}: the database (revision {done.revision}) and {uploads}")
+    if not done.uploads_included:
+        print("the uploads are in object storage (RATHAUS_STORAGE_URL) and stay there")
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from backend.core.backup import BackupError, restore
+
+    try:
+        done = restore(_settings(args), Path(args.file), force=args.force)
+    except BackupError as error:
+        sys.exit(f"rathaus: {error}")
+    print(f"restored {done.path} (revision {done.revision}, now up to date) and {done.files} uploaded files")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rathaus", description="Rathaus: the digital town hall.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -394,6 +417,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("totp-code", help="print the current two-step login code of a key (for the demo accounts)")
     p.add_argument("secret")
     p.set_defaults(func=cmd_totp_code)
+
+    p = sub.add_parser("backup", help="the SQLite database and the uploads in one archive, while the app serves")
+    p.add_argument("file", help="the archive to write (.tar.gz)")
+    p.add_argument("--data-dir", help="the data folder (default: RATHAUS_DATA_DIR)")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", help="put a backup's database and uploads back (stop the app first)")
+    p.add_argument("file", help="an archive made by `rathaus backup`")
+    p.add_argument("--data-dir", help="the data folder (default: RATHAUS_DATA_DIR)")
+    p.add_argument("--force", action="store_true", help="replace the database and uploads that are there")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("db", help="database commands")
     dbsub = p.add_subparsers(dest="db_command", required=True)
