@@ -16,14 +16,14 @@ ENV PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 
 WORKDIR /src
-# Only pyproject.toml: the dependency layer is rebuilt when the dependencies change, not on every
-# code change. The code itself is not installed into the venv; it runs from /app (stage 2), where
-# backend/ finds pwa/ and locales/ next to it.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; [print(d) for d in p['dependencies'] + p['optional-dependencies']['redis']]" > requirements.txt \
-    && python -m venv /opt/venv \
+# Only the lock file: the dependency layer is rebuilt when the pinned releases change, not on every
+# code change. Every file is checked against its hash (requirements/app.txt, made by tools/lock.sh).
+# The code itself is not installed into the venv; it runs from /app (stage 2), where backend/ finds
+# pwa/ and locales/ next to it.
+COPY requirements/app.txt ./requirements.txt
+RUN python -m venv /opt/venv \
     && /opt/venv/bin/pip install --upgrade pip \
-    && /opt/venv/bin/pip install -r requirements.txt
+    && /opt/venv/bin/pip install --require-hashes -r requirements.txt
 
 # ---- stage 2: the app -----------------------------------------------------------------------
 FROM python:3.11-slim

@@ -41,8 +41,9 @@ apt_install() {
 venv_works() { [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; }
 
 ensure_venv() {  # [extras]
-    local extras="${1:-}" spec="." stamp="$VENV/.rathaus-installed"
-    [ -n "$extras" ] && spec=".[$extras]" && stamp="$VENV/.rathaus-installed-$extras"
+    local extras="${1:-}" lock="$ROOT/requirements/app.txt" stamp="$VENV/.rathaus-installed"
+    [ -n "$extras" ] && lock="$ROOT/requirements/$extras.txt" && stamp="$VENV/.rathaus-installed-$extras"
+    [ -f "$lock" ] || die "no lock file $lock (the extras with one: test)"
     "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
         || die "$PYTHON is missing or older than 3.11 (set PYTHON=/path/to/python3.11+)"
     if ! venv_works; then
@@ -62,10 +63,13 @@ ensure_venv() {  # [extras]
         fi
         rm -f "$VENV"/.rathaus-installed*
     fi
-    if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
-        note "installing ${spec} into .venv"
+    if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ] || [ "$lock" -nt "$stamp" ]; then
+        # Exactly the pinned releases, each file checked against its hash (the lock: tools/lock.sh); then the
+        # project itself, without resolving anything more.
+        note "installing ${lock#"$ROOT"/} and the project into .venv"
         "$VENV/bin/python" -m pip install -q --upgrade pip
-        (cd "$ROOT" && "$VENV/bin/pip" install -q -e "$spec")
+        "$VENV/bin/pip" install -q --require-hashes -r "$lock"
+        (cd "$ROOT" && "$VENV/bin/pip" install -q --no-deps -e .)
         touch "$stamp"
     fi
 }
