@@ -17,7 +17,9 @@
 #          (installed with apt-get when missing and run as root) in a temporary directory on a free
 #          port, and stopped and removed at exit.
 #     RATHAUS_TEST_POSTGRES=throwaway forces 3. even when a server on 5432 is up (the default,
-#     RATHAUS_TEST_POSTGRES=auto, picks as above).
+#     RATHAUS_TEST_POSTGRES=auto, picks as above). In 2. and 3. the database belongs to the role
+#     rathaus_test_app (made when missing; no superuser, no BYPASSRLS) and the suite connects as it,
+#     so that the row-level security policies hold for the app under test as they do in production.
 #
 # Each pytest run gets RATHAUS_TEST_DATABASE: `sqlite` for the first, the PostgreSQL URL
 # (postgresql+asyncpg://...) for the second. The two run side by side (the SQLite run's output is shown
@@ -168,15 +170,34 @@ free_port() {
     "$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# The app runs as a role that is neither superuser nor BYPASSRLS, as in production: only then do the
+# row-level security policies hold for it, so the whole PostgreSQL suite runs behind them.
+APP_ROLE=rathaus_test_app
+
+# Creates database db owned by APP_ROLE (made when missing) as the superuser user; prints the role that owns
+# it: APP_ROLE, or the superuser itself where roles cannot be made.
+create_app_database() {  # host port user db
+    local host="$1" port="$2" user="$3" db="$4"
+    pg_sql "$host" "$port" "$user" "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$APP_ROLE') THEN CREATE ROLE $APP_ROLE LOGIN NOSUPERUSER NOBYPASSRLS CREATEDB; END IF; END \$\$" 2>/dev/null || true
+    if pg_sql "$host" "$port" "$user" "CREATE DATABASE \"$db\" OWNER $APP_ROLE" 2>/dev/null; then
+        echo "$APP_ROLE"
+    elif pg_sql "$host" "$port" "$user" "CREATE DATABASE \"$db\""; then
+        note "role $APP_ROLE could not be used: the PostgreSQL suite runs as $user, which row-level security lets pass"
+        echo "$user"
+    else
+        return 1
+    fi
+}
+
 # Tries to create a fresh database on the server at 127.0.0.1:5432; sets PG_URL on success.
 use_shared_server() {
-    local db user
+    local db user owner
     db="rathaus_test_$(random_suffix)"
     for user in postgres "$(id -un)"; do
-        if pg_sql 127.0.0.1 5432 "$user" "CREATE DATABASE \"$db\"" 2>/dev/null; then
+        if owner="$(create_app_database 127.0.0.1 5432 "$user" "$db" 2>/dev/null)"; then
             CLEANUPS+=("drop_database 127.0.0.1 5432 '$user' '$db'")
-            PG_URL="postgresql+asyncpg://$user@127.0.0.1:5432/$db"
-            note "using database $db on the PostgreSQL server at 127.0.0.1:5432 (dropped at exit)"
+            PG_URL="postgresql+asyncpg://$owner@127.0.0.1:5432/$db"
+            note "using database $db on the PostgreSQL server at 127.0.0.1:5432 as $owner (dropped at exit)"
             return 0
         fi
     done
@@ -199,7 +220,7 @@ stop_throwaway() {  # dir
 
 # Starts a throwaway server from the installed binaries; sets PG_URL.
 use_throwaway_server() {
-    local dir port owner=""
+    local dir port role owner=""
     if ! find_pg_bin; then
         if is_root; then
             note "no PostgreSQL server binaries found; installing Debian's postgresql package"
@@ -245,9 +266,9 @@ use_throwaway_server() {
         cat "$dir/server.log" >&2 || true
         die "the throwaway PostgreSQL server did not start"
     }
-    pg_sql 127.0.0.1 "$port" postgres 'CREATE DATABASE "rathaus_test"' \
+    role="$(create_app_database 127.0.0.1 "$port" postgres rathaus_test)" \
         || die "could not create a database on the throwaway server"
-    PG_URL="postgresql+asyncpg://postgres@127.0.0.1:$port/rathaus_test"
+    PG_URL="postgresql+asyncpg://$role@127.0.0.1:$port/rathaus_test"
 }
 
 PG_URL=""

@@ -129,17 +129,72 @@ def _with_criteria(statement: Executable, tenant_id: uuid.UUID | None) -> Execut
     return scoped
 
 
+# --- the database's own wall (PostgreSQL) --------------------------------------------------------------------
+# Row-level security (migration 0033) shows a transaction only the rows of the municipality named in the setting
+# rathaus.tenant: each session sets it when it begins (its municipality, "*" for an unscoped session, else
+# nothing, which shows no row). A statement that spans municipalities in a scoped session (ALL_TENANTS) runs
+# with "*" and the session's own value is set back right after it.
+RLS_SETTING = "rathaus.tenant"
+_RLS_TOLD = "rls_told"
+_SET_RLS = text(f"SELECT set_config('{RLS_SETTING}', :value, false)")
+
+
+def _rls_value(session: Session) -> str:
+    if session.info.get(ALL_TENANTS):
+        return "*"
+    tenant_id = session.info.get(TENANT_KEY)
+    return str(tenant_id) if tenant_id else ""
+
+
+def _tell(session: Session, connection: Any, value: str) -> None:
+    connection.execute(_SET_RLS, {"value": value})
+    session.info[_RLS_TOLD] = value
+
+
+@event.listens_for(Session, "after_begin")
+def _tell_the_database(session: Session, transaction: Any, connection: Any) -> None:
+    # Session-level (not local): a session without a transaction runs each statement in one of its own. Every
+    # session sets it as it begins, so a value left on a pooled connection never reaches the next one.
+    if connection.dialect.name == "postgresql":
+        _tell(session, connection, _rls_value(session))
+
+
+def _keep_told(session: Session) -> None:
+    """The session's municipality was set after it began: tell the database too."""
+    told = session.info.get(_RLS_TOLD)
+    if told is not None and session.in_transaction() and told != _rls_value(session):
+        _tell(session, session.connection(), _rls_value(session))
+
+
+def _across_tenants(state: ORMExecuteState) -> Any:
+    """Run a statement marked ALL_TENANTS in a scoped session past the database's wall (PostgreSQL)."""
+    session = state.session
+    connection = session.connection()  # begins if need be: after_begin has told the database
+    told = session.info.get(_RLS_TOLD)
+    if told is None or told == "*":  # not PostgreSQL, or already unscoped
+        return None
+    _tell(session, connection, "*")
+    try:
+        return state.invoke_statement()
+    finally:
+        _tell(session, connection, _rls_value(session))
+
+
 @event.listens_for(Session, "do_orm_execute")
-def _scope_to_tenant(state: ORMExecuteState) -> None:
+def _scope_to_tenant(state: ORMExecuteState) -> Any:
     if not state.is_select and state.session.info.get(NO_TRANSACTION) == READS:
         raise ReadOnlySessionError("write through a read-only session")
     if not (state.is_select or state.is_update or state.is_delete):
-        return
-    if state.execution_options.get(ALL_TENANTS) or state.session.info.get(ALL_TENANTS):
-        return
+        return None
+    if state.session.info.get(ALL_TENANTS):
+        return None
+    if state.execution_options.get(ALL_TENANTS):
+        return _across_tenants(state)
     if state.is_column_load or state.is_relationship_load:
-        return
+        return None
+    _keep_told(state.session)
     state.statement = _with_criteria(state.statement, state.session.info.get(TENANT_KEY))
+    return None
 
 
 @event.listens_for(Session, "before_flush")
@@ -148,6 +203,7 @@ def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
         raise ReadOnlySessionError("flush through a session without a transaction")
     if session.info.get(ALL_TENANTS):
         return
+    _keep_told(session)
     tenant_id = session.info.get(TENANT_KEY)
     for obj in list(session.new) + list(session.dirty):
         if not isinstance(obj, TenantOwned):

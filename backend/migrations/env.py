@@ -22,6 +22,9 @@ def _run(connection: Connection) -> None:
         compare_type=connection.dialect.name != "sqlite",
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Row-level security (0033) shows a session only its municipality's rows; migrations span them all.
+            connection.exec_driver_sql("SELECT set_config('rathaus.tenant', '*', false)")
         context.run_migrations()
 
 
