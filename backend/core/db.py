@@ -137,6 +137,9 @@ def _with_criteria(statement: Executable, tenant_id: uuid.UUID | None) -> Execut
 RLS_SETTING = "rathaus.tenant"
 _RLS_TOLD = "rls_told"
 _SET_RLS = text(f"SELECT set_config('{RLS_SETTING}', :value, false)")
+# Kept with the database connection (Connection.info lives as long as it): the value it holds for sure. Only a
+# value set outside a transaction is sure (no rollback can take it back); a value set in one makes it unknown.
+_HELD = "rathaus_rls_held"
 
 
 def _rls_value(session: Session) -> str:
@@ -146,17 +149,25 @@ def _rls_value(session: Session) -> str:
     return str(tenant_id) if tenant_id else ""
 
 
-def _tell(session: Session, connection: Any, value: str) -> None:
-    connection.execute(_SET_RLS, {"value": value})
+def _tell(session: Session, connection: Any, value: str, *, unless_held: bool = False) -> None:
+    autocommit = connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+    if not (unless_held and autocommit and connection.info.get(_HELD) == value):
+        connection.execute(_SET_RLS, {"value": value})
+        if autocommit:
+            connection.info[_HELD] = value
+        else:
+            connection.info.pop(_HELD, None)
     session.info[_RLS_TOLD] = value
 
 
 @event.listens_for(Session, "after_begin")
 def _tell_the_database(session: Session, transaction: Any, connection: Any) -> None:
     # Session-level (not local): a session without a transaction runs each statement in one of its own. Every
-    # session sets it as it begins, so a value left on a pooled connection never reaches the next one.
+    # session sets it as it begins, so a value left on a pooled connection never reaches the next one; only a
+    # session without a transaction whose connection surely holds its value already (the read-only pages of a
+    # busy municipality) saves that round trip.
     if connection.dialect.name == "postgresql":
-        _tell(session, connection, _rls_value(session))
+        _tell(session, connection, _rls_value(session), unless_held=True)
 
 
 def _keep_told(session: Session) -> None:

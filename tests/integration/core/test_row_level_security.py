@@ -12,14 +12,15 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from backend.catalogue.models import Service
-from backend.core.db import Base, alchemy_config, tenant_session, unscoped_session
+from backend.core.db import Base, alchemy_config, read_only, tenant_session, unscoped_session
 from backend.settings import Settings
 from backend.tenants.models import TenantHost
 from tests.factories import TenantFixture
@@ -147,3 +148,43 @@ async def test_the_apps_sessions_name_their_municipality(
             assert (await session.execute(text("SELECT count(*) FROM service"))).scalar() == 0
     finally:
         await db.get_engine().dispose()
+
+
+async def test_a_pooled_connection_never_carries_one_sessions_municipality_into_the_next(
+    settings: Settings, tenant: TenantFixture, other_tenant: TenantFixture
+) -> None:
+    """Sessions without a transaction skip setting a value their connection surely holds; a value set inside a
+    transaction (which a rollback would take back, or which a commit keeps) is never taken as sure."""
+    a, b = tenant.id, other_tenant.id
+    db = alchemy_config(settings)
+    seen: list[tuple[str, int]] = []
+
+    async def look(session: Any) -> None:
+        row = (await session.execute(select(func.current_setting("rathaus.tenant"), func.pg_backend_pid()))).one()
+        seen.append((row[0], row[1]))
+
+    async def reading(tenant_id: uuid.UUID) -> None:
+        async with tenant_session(db, tenant_id) as session:
+            await read_only(session)
+            await look(session)
+
+    try:
+        await reading(b)
+        await reading(b)  # held: not set again
+        await reading(a)
+        async with tenant_session(db, b) as session:  # in a transaction, committed
+            await look(session)
+        await reading(a)
+        with pytest.raises(RuntimeError):
+            async with tenant_session(db, b) as session:  # in a transaction, rolled back
+                await look(session)
+                raise RuntimeError("rolled back")
+        await reading(a)
+        await reading(b)
+        async with unscoped_session(db) as session:
+            await read_only(session)
+            await look(session)
+    finally:
+        await db.get_engine().dispose()
+    assert len({pid for _, pid in seen}) == 1, "one connection, reused"
+    assert [value for value, _ in seen] == [str(t) for t in (b, b, a, b, a, b, a, b)] + ["*"]
