@@ -9,7 +9,6 @@ passkeys it holds for this host.
 
 from __future__ import annotations
 
-import base64
 import datetime
 import json
 import secrets
@@ -36,6 +35,7 @@ from webauthn.helpers.structs import (
 
 from backend.accounts.models import CitizenAccount, CitizenPasskey, PasskeyChallenge
 from backend.core.tenancy import TenantContext
+from backend.notifications.push import b64url, b64url_decode
 
 CHALLENGE_VALIDITY = datetime.timedelta(minutes=5)
 MAX_PASSKEYS = 10
@@ -59,21 +59,13 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def _parse(credential: str) -> tuple[dict[str, Any], str]:
     """The browser's credential (JSON) and the challenge it answers; PasskeyRefused if it is not one."""
     if not credential or len(credential) > MAX_CREDENTIAL_JSON:
         raise PasskeyRefused("no credential")
     try:
         parsed = json.loads(credential)
-        client_data = json.loads(_unb64url(parsed["response"]["clientDataJSON"]))
+        client_data = json.loads(b64url_decode(parsed["response"]["clientDataJSON"]))
         challenge = str(client_data["challenge"])
     except (ValueError, KeyError, TypeError) as error:
         raise PasskeyRefused("not a credential") from error
@@ -94,7 +86,7 @@ class PasskeyService:
         self.session.add(
             PasskeyChallenge(
                 tenant_id=self.tenant.id,
-                challenge=_b64url(challenge),
+                challenge=b64url(challenge),
                 account_id=account_id,
                 expires_at=_now() + CHALLENGE_VALIDITY,
             )
@@ -117,7 +109,7 @@ class PasskeyService:
         )
         if spent.rowcount != 1:  # type: ignore[attr-defined]
             raise PasskeyRefused("unknown, used or expired challenge")
-        return _unb64url(challenge)
+        return b64url_decode(challenge)
 
     # --- adding a passkey ----------------------------------------------------------------------
 
@@ -138,7 +130,7 @@ class PasskeyService:
                 resident_key=ResidentKeyRequirement.REQUIRED,
                 user_verification=UserVerificationRequirement.PREFERRED,
             ),
-            exclude_credentials=[PublicKeyCredentialDescriptor(id=_unb64url(c)) for c in held],
+            exclude_credentials=[PublicKeyCredentialDescriptor(id=b64url_decode(c)) for c in held],
         )
         return options_to_json(options)
 
@@ -159,7 +151,7 @@ class PasskeyService:
             )
         except (WebAuthnException, ValueError, KeyError, TypeError) as error:
             raise PasskeyRefused(f"registration not verified: {error}") from error
-        credential_id = _b64url(verified.credential_id)
+        credential_id = b64url(verified.credential_id)
         taken = await self.session.scalar(
             select(CitizenPasskey.id).where(CitizenPasskey.credential_id == credential_id)
         )
