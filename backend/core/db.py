@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections import OrderedDict
@@ -186,9 +187,16 @@ def _across_tenants(state: ORMExecuteState) -> Any:
         return None
     _tell(session, connection, "*")
     try:
-        return state.invoke_statement()
-    finally:
-        _tell(session, connection, _rls_value(session))
+        result = state.invoke_statement()
+    except Exception:
+        # A failed statement's transaction takes no more statements; its rollback takes "*" back with it, and
+        # the next statement of the session tells the database again (_keep_told). The statement's own error
+        # is the one to raise.
+        with contextlib.suppress(Exception):
+            _tell(session, connection, _rls_value(session))
+        raise
+    _tell(session, connection, _rls_value(session))
+    return result
 
 
 @event.listens_for(Session, "do_orm_execute")

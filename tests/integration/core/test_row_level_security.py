@@ -188,3 +188,20 @@ async def test_a_pooled_connection_never_carries_one_sessions_municipality_into_
         await db.get_engine().dispose()
     assert len({pid for _, pid in seen}) == 1, "one connection, reused"
     assert [value for value, _ in seen] == [str(t) for t in (b, b, a, b, a, b, a, b)] + ["*"]
+
+
+async def test_a_failing_statement_across_municipalities_raises_its_own_error(
+    settings: Settings, tenant: TenantFixture, other_tenant: TenantFixture
+) -> None:
+    db = alchemy_config(settings)
+    try:
+        async with tenant_session(db, tenant.id) as session:
+            failing = select(Service.id).where(text("1 / 0 = 1")).execution_options(all_tenants=True)
+            with pytest.raises(DBAPIError, match="division by zero"):
+                await session.execute(failing)
+            await session.rollback()
+            assert (await session.execute(text("SELECT current_setting('rathaus.tenant')"))).scalar() == str(tenant.id)
+            mine = await session.scalars(select(Service.tenant_id))
+            assert set(mine) == {tenant.id}
+    finally:
+        await db.get_engine().dispose()
