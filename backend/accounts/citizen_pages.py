@@ -287,6 +287,7 @@ async def account_page(
     joined: int | None = None,
     passkey_error: str = "",
     passkey_notice: str = "",
+    passkey_name: str = "",
 ) -> Template:
     """The account's page; ``joined``: how many of the device's requests just joined it (None: none were sent)."""
     cases = await citizens.my_cases(account)
@@ -301,6 +302,7 @@ async def account_page(
             "passkeys": passkeys,
             "passkey_error": passkey_error,
             "passkey_notice": passkey_notice,
+            "passkey_name": passkey_name,
         },
         status_code=status,
     )

@@ -100,13 +100,13 @@ class CitizenPasskeyController(Controller):
         if account is None:
             return Redirect(path=SIGN_IN, status_code=303)
         form = await request.form()
-        name = clean_line(str(form.get("name") or ""))[:80] or _("Passkey")
+        typed = clean_line(str(form.get("name") or ""))[:80]
         try:
-            await passkeys.register(account, relying(request), str(form.get("credential") or ""), name)
+            await passkeys.register(account, relying(request), str(form.get("credential") or ""), typed or _("Passkey"))
         except PasskeyRefused as refused:
             log.info("passkey not added: %s", refused)
             error = _("The passkey could not be added. Please try again, or use another device.")
-            return await account_page(citizens, account, passkey_error=error, status=422)
+            return await account_page(citizens, account, passkey_error=error, passkey_name=typed, status=422)
         return Redirect(path=f"{ACCOUNT}?passkey=added", status_code=303)
 
     @post("/passkeys/{passkey_id:uuid}/delete")

@@ -184,6 +184,10 @@ async def test_adding_needs_a_signed_in_account_and_a_sound_answer(
         bad = await client.post("/account/passkeys", data={"_csrf_token": token, "credential": answer, "name": "X"})
         assert bad.status_code == 422 and "The passkey could not be added" in bad.text
         assert 'role="alert"' in bad.text
+        assert (
+            'name="name" type="text" maxlength="80" autocomplete="off" aria-describedby="passkey-name-help" value="X"'
+            in bad.text
+        )
     # A sign-in challenge does not add a passkey.
     sign_in_challenge = await sign_in_options(client)
     made = device.create({**offered, "challenge": sign_in_challenge["challenge"]})
