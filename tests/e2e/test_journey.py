@@ -9,13 +9,14 @@ after the German catalogue is compiled.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.conftest import DESKTOP, PHONE, LiveServer, Screens, check_a11y
+from tests.e2e.conftest import DESKTOP, PHONE, TIMEOUT_MS, LiveServer, Screens, check_a11y
 from tests.factories import TenantFixture
 
 pytestmark = pytest.mark.browser
@@ -43,7 +44,12 @@ def expect_photo_loaded(page: Page, scope: str) -> dict[str, Any]:
     img = page.locator(f"{scope} img").first
     expect(img).to_be_visible()
     img.scroll_into_view_if_needed()
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
+    # Polled from here: on a page without JavaScript the page's own timers do not run, so wait_for_function
+    # checks once and never again, and an image still loading at that moment was never seen to finish.
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while not img.evaluate("img => img.complete && img.naturalWidth > 0"):
+        assert time.monotonic() < deadline, f"the photo under {scope!r} did not load"
+        page.wait_for_timeout(100)
     return img.evaluate(
         "img => ({natural: img.naturalWidth, width: img.getAttribute('width'), alt: img.getAttribute('alt')})"
     )
