@@ -196,12 +196,13 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, database_url: str, data_dir: Path, port: int, log_path: Path) -> None:
+    def __init__(self, database_url: str, data_dir: Path, port: int, log_path: Path, kind: str = "uvicorn") -> None:
         self.port = port
+        self.kind = kind
         self.log_path = log_path
         self._log = log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.serve_app", database_url, str(data_dir), str(port)],
+            [sys.executable, "-m", "bench.serve_app", database_url, str(data_dir), str(port), kind],
             cwd=ROOT,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -565,6 +566,84 @@ def print_table(results: list[Result]) -> None:
             )
 
 
+def run_endpoints(
+    server: Server,
+    args: argparse.Namespace,
+    wanted: set[str],
+    use_wrk: bool,
+    database_url: str,
+    token: str,
+    reference: str,
+    events: int,
+) -> list[Result]:
+    """Every wanted endpoint against one running server; prints and returns the results."""
+    port = server.port
+    common = {"Accept-Encoding": "gzip"} if args.gzip else {}
+    endpoints = [
+        Endpoint("health", "GET", "/health", None, 200, dict(common), label="GET /health (ceiling)"),
+        Endpoint("home", "GET", "/", TENANT_HOST, 200, dict(common), label=f"GET / ({TENANT})"),
+        Endpoint("tracking", "GET", f"/r/{token}", TENANT_HOST, 200, dict(common), label="GET /r/<token>"),
+    ]
+    if "submit" in wanted:
+        submit = submission_endpoint(port)
+        submit.headers.update(common)
+        endpoints.append(submit)
+    endpoints = [ep for ep in endpoints if ep.name in wanted]
+    for ep in endpoints:
+        check_endpoint(port, ep)
+
+    client = "wrk (" + LUA_SCRIPT.name + f", {args.threads} thread)" if use_wrk else "built-in asyncio client"
+    features = server_features() if server.kind == "uvicorn" else "embedded, one runtime thread, uvloop"
+    print(f"  server: 1 {server.kind} process on 127.0.0.1:{port} ({features}), pid {server.proc.pid}")
+    print(f"  machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, load generator {client}")
+    print(f"  tracking page: case {reference} ({events} public events); submissions: service {SERVICE}")
+    print(
+        f"  {args.connections} connections, {args.warmup} s warm-up + {args.duration} s per endpoint"
+        + (", Accept-Encoding: gzip" if args.gzip else ", no compression")
+    )
+    if args.keep:
+        input(f"server ready at http://127.0.0.1:{port}/ - press Enter to start the load ")
+
+    results = []
+    cpu = CpuMeter(server.proc.pid)
+    cases_before = count_cases(database_url) if "submit" in wanted else 0
+    for ep in endpoints:
+        print(f"  running {ep.describe()} ...", flush=True)
+        results.append(measure(port, ep, args, use_wrk, cpu))
+        if server.proc.poll() is not None:
+            raise SystemExit(f"the server died during {ep.describe()}:\n{server.log_tail()}")
+    print()
+    print_table(results)
+    if "submit" in wanted:
+        created = count_cases(database_url) - cases_before
+        print(f"\n  cases created by the submit runs (warm-up included): {created}")
+    if any(r.errors for r in results):
+        print(f"\nserver log (last lines):\n{server.log_tail()}")
+    if args.keep:
+        input("press Enter to stop the server ")
+    print()
+    return results
+
+
+def print_comparison(by_server: dict[str, list[Result]]) -> None:
+    """Each endpoint's requests/s and CPU time per request under each server, and the ratio to the first."""
+    kinds = list(by_server)
+    first = kinds[0]
+    print("comparison (same run, same database; ratio: the other server's figure to " + first + "'s)")
+    for kind in kinds[1:]:
+        print(
+            f"  {'endpoint':<22} {first + ' req/s':>14} {kind + ' req/s':>14} {'ratio':>6}"
+            f" {first + ' CPU ms':>15} {kind + ' CPU ms':>15} {'ratio':>6}"
+        )
+        for a, b in zip(by_server[first], by_server[kind], strict=True):
+            ca, cb = a.cpu_ms_per_request, b.cpu_ms_per_request
+            cpu_ratio = f"{cb / ca:6.2f}" if ca and cb else "     -"
+            print(
+                f"  {a.endpoint.describe():<22} {a.rps:>14.0f} {b.rps:>14.0f} {b.rps / max(a.rps, 1e-9):6.2f}"
+                f" {ca or 0:>15.2f} {cb or 0:>15.2f} {cpu_ratio}"
+            )
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
@@ -595,6 +674,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--only", help="comma-separated subset of: health,home,tracking,submit")
     p.add_argument("--gzip", action="store_true", help="send Accept-Encoding: gzip, as browsers do")
     p.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
+    p.add_argument(
+        "--servers",
+        default="uvicorn",
+        help="comma-separated: uvicorn, granian; several are measured one after the other in this run, "
+        "each in one process on the same database, and compared at the end",
+    )
     p.add_argument("--keep", action="store_true", help="keep the server running until Enter (for profiling)")
     args = p.parse_args(argv)
     if args.connections < 1 or args.duration < 1 or args.warmup < 0 or args.max_requests < 1:
@@ -608,6 +693,9 @@ def main(argv: list[str] | None = None) -> None:
     unknown = wanted - {"health", "home", "tracking", "submit"}
     if unknown:
         raise SystemExit(f"unknown endpoints: {', '.join(sorted(unknown))}")
+    servers = [k for k in args.servers.split(",") if k]
+    if not servers or set(servers) - {"uvicorn", "granian"}:
+        raise SystemExit("--servers takes uvicorn, granian or both (comma-separated)")
     use_wrk = args.client == "wrk" or (args.client == "auto" and wrk_available())
     if use_wrk and not wrk_available():
         raise SystemExit("wrk is not installed (Debian/Ubuntu: apt-get install wrk); try --client python")
@@ -628,51 +716,16 @@ def main(argv: list[str] | None = None) -> None:
         prepare_database(database_url, data_dir)
         token, reference, events = pick_tracking_case(database_url)
 
-        port = args.port or free_port()
-        server = Server(database_url, data_dir, port, tmp / "server.log")
-        server.wait_healthy()
-        common = {"Accept-Encoding": "gzip"} if args.gzip else {}
-        endpoints = [
-            Endpoint("health", "GET", "/health", None, 200, dict(common), label="GET /health (ceiling)"),
-            Endpoint("home", "GET", "/", TENANT_HOST, 200, dict(common), label=f"GET / ({TENANT})"),
-            Endpoint("tracking", "GET", f"/r/{token}", TENANT_HOST, 200, dict(common), label="GET /r/<token>"),
-        ]
-        if "submit" in wanted:
-            submit = submission_endpoint(port)
-            submit.headers.update(common)
-            endpoints.append(submit)
-        endpoints = [ep for ep in endpoints if ep.name in wanted]
-        for ep in endpoints:
-            check_endpoint(port, ep)
-
-        client = "wrk (" + LUA_SCRIPT.name + f", {args.threads} thread)" if use_wrk else "built-in asyncio client"
-        print(f"  server: 1 uvicorn process on 127.0.0.1:{port} ({server_features()}), pid {server.proc.pid}")
-        print(f"  machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, load generator {client}")
-        print(f"  tracking page: case {reference} ({events} public events); submissions: service {SERVICE}")
-        print(
-            f"  {args.connections} connections, {args.warmup} s warm-up + {args.duration} s per endpoint"
-            + (", Accept-Encoding: gzip" if args.gzip else ", no compression")
-        )
-        if args.keep:
-            input(f"server ready at http://127.0.0.1:{port}/ - press Enter to start the load ")
-
-        results = []
-        cpu = CpuMeter(server.proc.pid)
-        cases_before = count_cases(database_url) if "submit" in wanted else 0
-        for ep in endpoints:
-            print(f"  running {ep.describe()} ...", flush=True)
-            results.append(measure(port, ep, args, use_wrk, cpu))
-            if server.proc.poll() is not None:
-                raise SystemExit(f"the server died during {ep.describe()}:\n{server.log_tail()}")
-        print()
-        print_table(results)
-        if "submit" in wanted:
-            created = count_cases(database_url) - cases_before
-            print(f"\n  cases created by the submit runs (warm-up included): {created}")
-        if any(r.errors for r in results):
-            print(f"\nserver log (last lines):\n{server.log_tail()}")
-        if args.keep:
-            input("press Enter to stop the server ")
+        by_server: dict[str, list[Result]] = {}
+        for kind in servers:
+            port = args.port or free_port()
+            server = Server(database_url, data_dir, port, tmp / f"server-{kind}.log", kind)
+            server.wait_healthy()
+            by_server[kind] = run_endpoints(server, args, wanted, use_wrk, database_url, token, reference, events)
+            server.stop()
+            server = None
+        if len(by_server) > 1:
+            print_comparison(by_server)
     finally:
         if server is not None:
             server.stop()
