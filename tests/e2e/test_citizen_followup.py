@@ -9,6 +9,8 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -64,6 +66,20 @@ def deliver_mail(settings: Settings) -> list[email.message.EmailMessage]:
     run_async(once())
     new = sorted(set(settings.mail_dir.glob("*.eml")) - before)
     return [email.message_from_bytes(Path(p).read_bytes(), policy=email.policy.default) for p in new]  # type: ignore[misc]
+
+
+def wait_for_mail(settings: Settings, wanted: Callable[[Any], bool], rounds: int = 40) -> Any:
+    """Deliver the outbox until exactly one mail that is ``wanted`` has gone out, and return it.
+
+    Some mails are queued by a task that runs after the page has answered, so one round may come too early."""
+    found: list[Any] = []
+    for _ in range(rounds):
+        found += [m for m in deliver_mail(settings) if wanted(m)]
+        if found:
+            break
+        time.sleep(0.25)
+    assert len(found) == 1, f"{len(found)} mails matched"
+    return found[0]
 
 
 def staff_login(page: Page, server: LiveServer, tenant: TenantFixture) -> None:
@@ -124,11 +140,10 @@ def test_citizen_finds_requests_again_and_reopens_an_unsolved_one(
     check_a11y(page, "find answer")
     # The outbox may hold other tests' mails (a shared database): this municipality's one to this address.
     # The receipt of the submission went out in the same round: the lost link is the other one.
-    [mail] = [
-        m
-        for m in deliver_mail(settings)
-        if m["To"] == CONTACT and e2e_tenant.name in m["From"] and not RECEIPT.search(m["Subject"])
-    ]
+    # The lookup runs after the answer, so the mail may be queued a moment later.
+    mail = wait_for_mail(
+        settings, lambda m: m["To"] == CONTACT and e2e_tenant.name in m["From"] and not RECEIPT.search(m["Subject"])
+    )
     link = re.search(r"https?://\S+/r/[A-Za-z0-9_-]+", mail.get_content())  # type: ignore[attr-defined]
     assert link, mail.get_content()  # type: ignore[attr-defined]
     assert urlsplit(link.group(0)).path == tracking

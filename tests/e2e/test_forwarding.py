@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from backend.settings import Settings
 from tests.e2e.conftest import DESKTOP, PHONE, LiveServer, Problems, check_a11y
-from tests.e2e.test_citizen_followup import deliver_mail, staff_login, submit_request
+from tests.e2e.test_citizen_followup import staff_login, submit_request, wait_for_mail
 from tests.factories import TenantFixture
 
 pytestmark = pytest.mark.browser
@@ -34,13 +34,10 @@ def _admin_login(page: Page, server: LiveServer, tenant: TenantFixture) -> None:
 
 def _forward_link(settings: Settings, address: str) -> str:
     """Deliver the outbox (into the mail folder) until the forward e-mail to ``address`` is out; its link's path."""
-    for _ in range(20):
-        for mail in deliver_mail(settings):
-            if mail["To"] == address:
-                found = LINK.search(mail.get_content())  # type: ignore[attr-defined]
-                assert found, mail.get_content()  # type: ignore[attr-defined]
-                return found.group(1)
-    raise AssertionError(f"no e-mail to {address}")
+    mail = wait_for_mail(settings, lambda m: m["To"] == address)
+    found = LINK.search(mail.get_content())
+    assert found, mail.get_content()
+    return found.group(1)
 
 
 def test_a_clerk_replies_from_a_template_and_forwards_the_case_to_the_building_yard(
