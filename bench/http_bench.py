@@ -1,21 +1,27 @@
-"""HTTP benchmark of one Rathaus server process on PostgreSQL (a benchmark that prints figures, not a test).
+"""HTTP benchmark of one Rathaus server process on PostgreSQL or SQLite (a benchmark that prints figures, not a test).
 
-    .venv/bin/python -m bench.http_bench [--connections 16] [--duration 10] [--warmup 2] [--database-url URL]
+    .venv/bin/python -m bench.http_bench [--database postgresql,sqlite] [--connections 16] [--duration 10] [--warmup 2]
 
-Steps: create a fresh database on the local PostgreSQL server (or use --database-url), run the migrations,
-load the demo data, start ONE uvicorn process (bench/serve_app.py) and wait for /health; then load four
-endpoints of that server one after the other, each with a warm-up and a measured run at fixed concurrency:
+For each database (--database; default postgresql): make a fresh one (a new database on the local PostgreSQL
+server, or a new SQLite file in the temporary data folder; or use --database-url), run the migrations and load
+the demo data. Then, for each server kind (--servers; default uvicorn), load these endpoints one after the
+other, each with a warm-up and a measured run at fixed concurrency:
 
-    health     GET  /health                  the ceiling: a plain-text answer of the same app, no database
+    hello      GET  /                        the ceiling: a plain Litestar hello-world (bench/hello_app.py)
+                                             served by the same server kind with the same options, in a
+                                             process of its own, in this run
+    health     GET  /health                  the app's own health check: a plain-text answer, no database
     home       GET  /                        a municipality's home page (Host musterstadt.localhost)
+    form       GET  /s/schlagloch/form       the form page of a service (pothole report), as on a first visit
     tracking   GET  /r/<token>               the tracking page of an existing demo case
     submit     POST /s/schlagloch/submit     the final submit of a pothole report: every request carries a
                                              new idempotency key, so every request creates a real case
 
-and print requests/s, p50/p99 latency, errors and the share of the ceiling, with the targets (tracking page
->= 25 % of the ceiling, submission >= 10 %) as PASS/MISS. The exit status does not depend on the targets.
-At the end the server is stopped, the database dropped (unless it came from --database-url) and the
-temporary data folder removed.
+and print requests/s, p50/p99 latency, errors, the share of the hello-world ceiling and the server's CPU time
+per request, with the targets as PASS/MISS (PostgreSQL: tracking page >= 15 % of the ceiling, submission
+>= 10 %; SQLite: tracking page >= 10 %). The exit status does not depend on the targets. Requests carry
+Accept-Encoding: gzip as browsers send it (--no-gzip: without). At the end the servers are stopped, the
+PostgreSQL database dropped (unless it came from --database-url) and the temporary data folder removed.
 
 Load generator: `wrk` with bench/wrk_report.lua when it is installed (Debian package `wrk`), else a built-in
 asyncio client over raw sockets (slower: on a small machine it takes CPU from the server, so the absolute
@@ -41,6 +47,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,7 +64,14 @@ TENANT_HOST = "musterstadt.localhost"
 SERVICE = "schlagloch"  # pothole report: a location, a size, a description; photos and e-mail optional
 LUA_SCRIPT = BENCH_DIR / "wrk_report.lua"
 KEY_PLACEHOLDER = "@KEY@"
-TARGETS = {"tracking": 25.0, "submit": 10.0}  # % of the ceiling
+DATABASES = ("postgresql", "sqlite")
+DATABASE_LABELS = {"postgresql": "PostgreSQL", "sqlite": "SQLite (embedded)"}
+CEILING = "hello"  # the endpoint whose requests/s are 100 %
+ENDPOINTS = ("hello", "health", "home", "form", "tracking", "submit")
+TARGETS = {  # % of the ceiling, per database
+    "postgresql": {"tracking": 15.0, "submit": 10.0},
+    "sqlite": {"tracking": 10.0},
+}
 
 
 # --- endpoints and results -------------------------------------------------------------------
@@ -182,6 +196,15 @@ def pick_tracking_case(database_url: str) -> tuple[str, str, int]:
     return token, reference, int(events)
 
 
+def database_kind(database_url: str) -> str:
+    return "sqlite" if database_url.startswith("sqlite") else "postgresql"
+
+
+def sqlite_url(data_dir: Path) -> str:
+    """A new SQLite database file in the data folder, where `rathaus demo` keeps it (backend/settings.py)."""
+    return f"sqlite+aiosqlite:///{data_dir.resolve() / 'rathaus.db'}"
+
+
 def count_cases(database_url: str) -> int:
     return int(query(database_url, "SELECT count(*) FROM case_file")[0][0])
 
@@ -196,13 +219,24 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, database_url: str, data_dir: Path, port: int, log_path: Path, kind: str = "uvicorn") -> None:
+    """One server process: the Rathaus app on a database, or (``database_url`` None) the hello-world ceiling."""
+
+    def __init__(
+        self,
+        database_url: str | None,
+        data_dir: Path | None,
+        port: int,
+        log_path: Path,
+        kind: str = "uvicorn",
+    ) -> None:
         self.port = port
         self.kind = kind
+        self.hello = database_url is None
         self.log_path = log_path
         self._log = log_path.open("wb")
+        target = ["--hello", str(port)] if database_url is None else [database_url, str(data_dir), str(port)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.serve_app", database_url, str(data_dir), str(port), kind],
+            [sys.executable, "-m", "bench.serve_app", *target, kind],
             cwd=ROOT,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -210,16 +244,18 @@ class Server:
         )
 
     def wait_healthy(self, timeout: float = 60.0) -> None:
+        # The hello-world is not imported here: creating its Litestar app would set up logging in this process.
+        path, answer = ("/", b"Hello, world!") if self.hello else ("/health", b"ok")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise SystemExit(f"the server exited with status {self.proc.returncode}:\n{self.log_tail()}")
             with contextlib.suppress(OSError, http.client.HTTPException):
-                status, _, body = fetch(self.port, "GET", "/health")
-                if status == 200 and body.strip() == b"ok":
+                status, _, body = fetch(self.port, "GET", path)
+                if status == 200 and body.strip() == answer:
                     return
             time.sleep(0.1)
-        raise SystemExit(f"the server did not answer /health within {timeout:.0f} s:\n{self.log_tail()}")
+        raise SystemExit(f"the server did not answer {path} within {timeout:.0f} s:\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 30) -> str:
         self._log.flush()
@@ -238,15 +274,13 @@ class Server:
 
 
 def server_features() -> str:
-    """Whether uvicorn will pick uvloop and httptools (loop="auto", http="auto") in this environment."""
-    found = []
-    for module in ("uvloop", "httptools"):
-        try:
-            __import__(module)
-            found.append(f"{module} yes")
-        except ImportError:
-            found.append(f"{module} no")
-    return ", ".join(found)
+    """How uvicorn serves here: the HTTP protocol of `rathaus serve` and whether uvloop is there (loop="auto")."""
+    try:
+        __import__("uvloop")
+        loop = "uvloop yes"
+    except ImportError:
+        loop = "uvloop no"
+    return f"h11 with head limits as in `rathaus serve`, {loop}"
 
 
 # --- single requests for the preparation and the checks ------------------------------------------
@@ -521,12 +555,37 @@ def measure(port: int, ep: Endpoint, args: argparse.Namespace, use_wrk: bool, cp
     return result
 
 
-def print_table(results: list[Result]) -> None:
-    ceiling = next((r.rps for r in results if r.endpoint.name == "health"), 0.0)
+def ceiling_of(results: list[Result]) -> float:
+    """Requests/s of the hello-world row (0 when it was not measured)."""
+    return next((r.rps for r in results if r.endpoint.name == CEILING), 0.0)
+
+
+def share_of_ceiling(result: Result, ceiling: float) -> float | None:
+    return 100 * result.rps / ceiling if ceiling else None
+
+
+def target_lines(results: list[Result], database: str) -> list[str]:
+    """PASS/MISS for the targets of this database whose endpoint was measured."""
+    ceiling = ceiling_of(results)
+    by_name = {r.endpoint.name: r for r in results}
+    lines = []
+    for name, target in TARGETS[database].items():
+        share = share_of_ceiling(by_name[name], ceiling) if name in by_name else None
+        if share is not None:
+            verdict = "PASS" if share >= target else "MISS"
+            lines.append(
+                f"target {DATABASE_LABELS[database]}, {by_name[name].endpoint.describe()} >= {target:.0f} % "
+                f"of the ceiling: {share:.1f} %  {verdict}"
+            )
+    return lines
+
+
+def print_table(results: list[Result], database: str) -> None:
+    ceiling = ceiling_of(results)
     header = ("endpoint", "requests/s", "p50 ms", "p99 ms", "errors", "% of ceiling")
     rows = [(*header, "server CPU", "CPU ms/req", "host CPU")]
     for r in results:
-        share = f"{100 * r.rps / ceiling:.1f} %" if ceiling else "-"
+        share = share_of_ceiling(r, ceiling)
         errors = f"{r.errors}" + (f" ({r.detail})" if r.detail else "")
         server_cpu = f"{r.server_cpu:.0f} %" if r.server_cpu is not None else "-"
         host_cpu = f"{r.host_cpu:.0f} %" if r.host_cpu is not None else "-"
@@ -538,7 +597,7 @@ def print_table(results: list[Result]) -> None:
                 f"{r.p50_ms:.2f}",
                 f"{r.p99_ms:.2f}",
                 errors,
-                share,
+                f"{share:.1f} %" if share is not None else "-",
                 server_cpu,
                 per_request,
                 host_cpu,
@@ -550,77 +609,110 @@ def print_table(results: list[Result]) -> None:
         print("  " + "  ".join(cells))
         if n == 0:
             print("  " + "  ".join("-" * w for w in widths))
-    print("  (server CPU: % of one core used by the server process, CPU ms/req: its CPU time per request;")
+    print("  (% of ceiling: requests/s as a share of the plain Litestar hello-world's, same server and run;")
+    print("   server CPU: % of one core used by the serving process, CPU ms/req: its CPU time per request;")
     print("   host CPU: % of all cores busy - server, database, load generator and whatever else runs)")
     if not ceiling:
+        print("  (the hello-world ceiling was not measured: no shares and no targets)")
         return
-    print()
-    by_name = {r.endpoint.name: r for r in results}
-    for name, target in TARGETS.items():
-        if name in by_name:
-            share = 100 * by_name[name].rps / ceiling
-            verdict = "PASS" if share >= target else "MISS"
-            print(
-                f"  target {by_name[name].endpoint.describe()} >= {target:.0f} % of the ceiling: "
-                f"{share:.1f} %  {verdict}"
-            )
+    lines = target_lines(results, database)
+    if lines:
+        print()
+        for line in lines:
+            print("  " + line)
 
 
-def run_endpoints(
-    server: Server,
-    args: argparse.Namespace,
-    wanted: set[str],
-    use_wrk: bool,
-    database_url: str,
-    token: str,
-    reference: str,
-    events: int,
-) -> list[Result]:
-    """Every wanted endpoint against one running server; prints and returns the results."""
-    port = server.port
+def endpoints_for(port: int, args: argparse.Namespace, wanted: set[str], token: str) -> list[Endpoint]:
+    """The app's endpoints to load, in order (the hello-world is measured on its own server)."""
     common = {"Accept-Encoding": "gzip"} if args.gzip else {}
     endpoints = [
-        Endpoint("health", "GET", "/health", None, 200, dict(common), label="GET /health (ceiling)"),
+        Endpoint("health", "GET", "/health", None, 200, dict(common), label="GET /health (app health check)"),
         Endpoint("home", "GET", "/", TENANT_HOST, 200, dict(common), label=f"GET / ({TENANT})"),
+        Endpoint("form", "GET", f"/s/{SERVICE}/form", TENANT_HOST, 200, dict(common), label=f"GET /s/{SERVICE}/form"),
         Endpoint("tracking", "GET", f"/r/{token}", TENANT_HOST, 200, dict(common), label="GET /r/<token>"),
     ]
     if "submit" in wanted:
         submit = submission_endpoint(port)
         submit.headers.update(common)
         endpoints.append(submit)
-    endpoints = [ep for ep in endpoints if ep.name in wanted]
-    for ep in endpoints:
-        check_endpoint(port, ep)
+    return [ep for ep in endpoints if ep.name in wanted]
 
+
+def load(server: Server, ep: Endpoint, args: argparse.Namespace, use_wrk: bool) -> Result:
+    print(f"  running {ep.describe()} (pid {server.proc.pid}) ...", flush=True)
+    result = measure(server.port, ep, args, use_wrk, CpuMeter(server.proc.pid))
+    if server.proc.poll() is not None:
+        raise SystemExit(f"the server died during {ep.describe()}:\n{server.log_tail()}")
+    return result
+
+
+@contextlib.contextmanager
+def serving(
+    database_url: str | None, data_dir: Path | None, args: argparse.Namespace, log_path: Path, kind: str
+) -> Iterator[Server]:
+    """One server process (the app, or the hello-world without a database URL), stopped when the block ends."""
+    server = Server(database_url, data_dir, args.port or free_port(), log_path, kind)
+    try:
+        server.wait_healthy()
+        yield server
+    finally:
+        server.stop()
+
+
+def run_table(
+    args: argparse.Namespace,
+    wanted: set[str],
+    use_wrk: bool,
+    database: str,
+    database_url: str,
+    data_dir: Path,
+    kind: str,
+    tmp: Path,
+) -> list[Result]:
+    """One table: the hello-world ceiling, then every wanted endpoint of the app, under one server kind."""
+    token, reference, events = pick_tracking_case(database_url)
     client = "wrk (" + LUA_SCRIPT.name + f", {args.threads} thread)" if use_wrk else "built-in asyncio client"
-    features = server_features() if server.kind == "uvicorn" else "embedded, one runtime thread, uvloop"
-    print(f"  server: 1 {server.kind} process on 127.0.0.1:{port} ({features}), pid {server.proc.pid}")
+    features = server_features() if kind == "uvicorn" else "embedded, one runtime thread, uvloop"
+    print(f"{DATABASE_LABELS[database]}, {kind}")
+    print(f"  server: {kind} ({features}), one process on 127.0.0.1 for the hello-world, then one for Rathaus")
     print(f"  machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, load generator {client}")
-    print(f"  tracking page: case {reference} ({events} public events); submissions: service {SERVICE}")
+    print(f"  tracking page: case {reference} ({events} public events); form and submissions: service {SERVICE}")
     print(
         f"  {args.connections} connections, {args.warmup} s warm-up + {args.duration} s per endpoint"
         + (", Accept-Encoding: gzip" if args.gzip else ", no compression")
     )
-    if args.keep:
-        input(f"server ready at http://127.0.0.1:{port}/ - press Enter to start the load ")
 
     results = []
-    cpu = CpuMeter(server.proc.pid)
-    cases_before = count_cases(database_url) if "submit" in wanted else 0
-    for ep in endpoints:
-        print(f"  running {ep.describe()} ...", flush=True)
-        results.append(measure(port, ep, args, use_wrk, cpu))
-        if server.proc.poll() is not None:
-            raise SystemExit(f"the server died during {ep.describe()}:\n{server.log_tail()}")
-    print()
-    print_table(results)
-    if "submit" in wanted:
-        created = count_cases(database_url) - cases_before
-        print(f"\n  cases created by the submit runs (warm-up included): {created}")
-    if any(r.errors for r in results):
-        print(f"\nserver log (last lines):\n{server.log_tail()}")
-    if args.keep:
-        input("press Enter to stop the server ")
+    common = {"Accept-Encoding": "gzip"} if args.gzip else {}
+    if CEILING in wanted:
+        with serving(None, None, args, tmp / f"hello-{database}-{kind}.log", kind) as hello:
+            ep = Endpoint(CEILING, "GET", "/", None, 200, dict(common), label="GET / (hello-world, ceiling)")
+            check_endpoint(hello.port, ep)
+            results.append(load(hello, ep, args, use_wrk))
+
+    app_wanted = wanted - {CEILING}
+    cases_before = count_cases(database_url) if "submit" in app_wanted else 0
+    if app_wanted:
+        with serving(database_url, data_dir, args, tmp / f"server-{database}-{kind}.log", kind) as server:
+            endpoints = endpoints_for(server.port, args, app_wanted, token)
+            for ep in endpoints:
+                check_endpoint(server.port, ep)
+            if args.keep:
+                input(f"server ready at http://127.0.0.1:{server.port}/ - press Enter to start the load ")
+            for ep in endpoints:
+                results.append(load(server, ep, args, use_wrk))
+            print()
+            print_table(results, database)
+            if "submit" in app_wanted:
+                created = count_cases(database_url) - cases_before
+                print(f"\n  cases created by the submit runs (warm-up included): {created}")
+            if any(r.errors for r in results):
+                print(f"\nserver log (last lines):\n{server.log_tail()}")
+            if args.keep:
+                input("press Enter to stop the server ")
+    else:
+        print()
+        print_table(results, database)
     print()
     return results
 
@@ -632,20 +724,63 @@ def print_comparison(by_server: dict[str, list[Result]]) -> None:
     print("comparison (same run, same database; ratio: the other server's figure to " + first + "'s)")
     for kind in kinds[1:]:
         print(
-            f"  {'endpoint':<22} {first + ' req/s':>14} {kind + ' req/s':>14} {'ratio':>6}"
+            f"  {'endpoint':<30} {first + ' req/s':>14} {kind + ' req/s':>14} {'ratio':>6}"
             f" {first + ' CPU ms':>15} {kind + ' CPU ms':>15} {'ratio':>6}"
         )
         for a, b in zip(by_server[first], by_server[kind], strict=True):
             ca, cb = a.cpu_ms_per_request, b.cpu_ms_per_request
             cpu_ratio = f"{cb / ca:6.2f}" if ca and cb else "     -"
             print(
-                f"  {a.endpoint.describe():<22} {a.rps:>14.0f} {b.rps:>14.0f} {b.rps / max(a.rps, 1e-9):6.2f}"
+                f"  {a.endpoint.describe():<30} {a.rps:>14.0f} {b.rps:>14.0f} {b.rps / max(a.rps, 1e-9):6.2f}"
                 f" {ca or 0:>15.2f} {cb or 0:>15.2f} {cpu_ratio}"
             )
+    print()
+
+
+def print_summary(tables: dict[tuple[str, str], list[Result]]) -> None:
+    """All tables of the run side by side: each page's share of its ceiling and CPU ms per request; targets."""
+    keys = list(tables)
+    names = [n for n in ENDPOINTS if any(r.endpoint.name == n for results in tables.values() for r in results)]
+    labels = {r.endpoint.name: r.endpoint.describe() for results in tables.values() for r in results}
+    titles = [f"{DATABASE_LABELS[database]}, {kind}" for database, kind in keys]
+    print("summary: each page's requests/s as a share of the hello-world ceiling, and the server's CPU ms per request")
+    width = max(len(labels[n]) for n in names)
+    cell = max(20, *(len(t) for t in titles))
+    print("  " + "page".ljust(width) + "".join(f"  {t:>{cell}}" for t in titles))
+    print("  " + "-" * width + "".join("  " + "-" * cell for _ in titles))
+    for name in names:
+        cells = []
+        for key in keys:
+            results = tables[key]
+            r = next((r for r in results if r.endpoint.name == name), None)
+            share = share_of_ceiling(r, ceiling_of(results)) if r else None
+            per_request = r.cpu_ms_per_request if r else None
+            text = (
+                (f"{share:.1f} %" if share is not None else "-")
+                + "  "
+                + (f"{per_request:.2f} ms" if per_request is not None else "-")
+            )
+            cells.append(f"  {text:>{cell}}")
+        print("  " + labels[name].ljust(width) + "".join(cells))
+    several_servers = len({kind for _, kind in keys}) > 1
+    lines = [
+        line + (f" ({kind})" if several_servers else "")
+        for (database, kind), results in tables.items()
+        for line in target_lines(results, database)
+    ]
+    if lines:
+        print()
+        for line in lines:
+            print("  " + line)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument(
+        "--database",
+        help="comma-separated: postgresql (default), sqlite; several are measured one after the other in this "
+        "run, each on a fresh database (sqlite: a new file in the temporary data folder)",
+    )
     p.add_argument(
         "--database-url",
         help="use this (migrated or empty) database instead of a fresh one; "
@@ -671,29 +806,62 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="auto",
         help="load generator: wrk if installed (auto), or the built-in asyncio client",
     )
-    p.add_argument("--only", help="comma-separated subset of: health,home,tracking,submit")
-    p.add_argument("--gzip", action="store_true", help="send Accept-Encoding: gzip, as browsers do")
+    p.add_argument(
+        "--only",
+        help=f"comma-separated subset of: {','.join(ENDPOINTS)} (without hello: no shares and no targets)",
+    )
+    p.add_argument(
+        "--gzip",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="send Accept-Encoding: gzip, as browsers do (default; --no-gzip: no compression)",
+    )
     p.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
     p.add_argument(
         "--servers",
         default="uvicorn",
         help="comma-separated: uvicorn, granian; several are measured one after the other in this run, "
-        "each in one process on the same database, and compared at the end",
+        "each in one process on the same database (with its own hello-world ceiling), and compared at the end",
     )
     p.add_argument("--keep", action="store_true", help="keep the server running until Enter (for profiling)")
     args = p.parse_args(argv)
     if args.connections < 1 or args.duration < 1 or args.warmup < 0 or args.max_requests < 1:
         p.error("connections, duration and max-requests must be positive, warm-up not negative")
+    databases = [d for d in (args.database or "").split(",") if d]
+    if set(databases) - set(DATABASES):
+        p.error("--database takes postgresql, sqlite or both (comma-separated)")
+    if args.database_url:
+        kind = database_kind(args.database_url)
+        if databases and databases != [kind]:
+            p.error(f"--database-url is a {kind} database: it is measured alone (leave out --database)")
+        databases = [kind]
+    args.databases = list(dict.fromkeys(databases or ["postgresql"]))
     return args
+
+
+def prepare(args: argparse.Namespace, database: str, tmp: Path) -> tuple[str, Path, str | None]:
+    """A migrated database with the demo data: its URL, the data folder, and the name of a database to drop."""
+    data_dir = tmp / database / "data"
+    db_name = None
+    if args.database_url:
+        database_url = args.database_url
+    elif database == "sqlite":
+        database_url = sqlite_url(data_dir)
+        print(f"  new SQLite database {data_dir / 'rathaus.db'}")
+    else:
+        db_name, database_url = create_database(args)
+        print(f"  created database {db_name} on {args.pg_host}:{args.pg_port}")
+    prepare_database(database_url, data_dir)
+    return database_url, data_dir, db_name
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    wanted = set((args.only or "health,home,tracking,submit").split(","))
-    unknown = wanted - {"health", "home", "tracking", "submit"}
+    wanted = set((args.only or ",".join(ENDPOINTS)).split(","))
+    unknown = wanted - set(ENDPOINTS)
     if unknown:
         raise SystemExit(f"unknown endpoints: {', '.join(sorted(unknown))}")
-    servers = [k for k in args.servers.split(",") if k]
+    servers = list(dict.fromkeys(k for k in args.servers.split(",") if k))
     if not servers or set(servers) - {"uvicorn", "granian"}:
         raise SystemExit("--servers takes uvicorn, granian or both (comma-separated)")
     use_wrk = args.client == "wrk" or (args.client == "auto" and wrk_available())
@@ -703,34 +871,25 @@ def main(argv: list[str] | None = None) -> None:
         print("note: wrk is not installed, using the built-in asyncio client (apt-get install wrk for better figures)")
 
     tmp = Path(tempfile.mkdtemp(prefix="rathaus-bench-"))
-    db_name: str | None = None
-    server: Server | None = None
+    tables: dict[tuple[str, str], list[Result]] = {}
     try:
-        print("preparing")
-        if args.database_url:
-            database_url = args.database_url
-        else:
-            db_name, database_url = create_database(args)
-            print(f"  created database {db_name} on {args.pg_host}:{args.pg_port}")
-        data_dir = tmp / "data"
-        prepare_database(database_url, data_dir)
-        token, reference, events = pick_tracking_case(database_url)
-
-        by_server: dict[str, list[Result]] = {}
-        for kind in servers:
-            port = args.port or free_port()
-            server = Server(database_url, data_dir, port, tmp / f"server-{kind}.log", kind)
-            server.wait_healthy()
-            by_server[kind] = run_endpoints(server, args, wanted, use_wrk, database_url, token, reference, events)
-            server.stop()
-            server = None
-        if len(by_server) > 1:
-            print_comparison(by_server)
+        for database in args.databases:
+            print(f"preparing {DATABASE_LABELS[database]}")
+            db_name: str | None = None
+            try:
+                database_url, data_dir, db_name = prepare(args, database, tmp)
+                by_server: dict[str, list[Result]] = {}
+                for kind in servers:
+                    results = run_table(args, wanted, use_wrk, database, database_url, data_dir, kind, tmp)
+                    by_server[kind] = tables[(database, kind)] = results
+                if len(by_server) > 1:
+                    print_comparison(by_server)
+            finally:
+                if db_name is not None:
+                    drop_database(args, db_name)
+        if len(tables) > 1:
+            print_summary(tables)
     finally:
-        if server is not None:
-            server.stop()
-        if db_name is not None:
-            drop_database(args, db_name)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -1,12 +1,15 @@
-"""Serve the Rathaus app in ONE process for the HTTP benchmark, with uvicorn (default) or granian.
+"""Serve the Rathaus app, or the hello-world ceiling, in ONE process for the HTTP benchmark.
 
     python -m bench.serve_app <database url> <data dir> <port> [uvicorn|granian]
+    python -m bench.serve_app --hello <port> [uvicorn|granian]
 
 The settings are built like `rathaus demo` builds them (development mode, base domain `localhost`, no HTTPS),
 but from the arguments only: RATHAUS_* variables of the calling shell are ignored so that a run is reproducible.
-uvicorn picks uvloop and httptools by itself when they are installed (loop="auto", http="auto"). granian runs
-embedded in this process (its HTTP handling on one runtime thread of its own, the app on a uvloop event loop),
-so that the CPU time of one process compares with uvicorn's.
+`--hello` serves bench/hello_app.py instead (a plain Litestar hello-world, the benchmark's ceiling) with
+exactly the same server and options.
+uvicorn runs as `rathaus serve` runs it (backend/core/server.py: h11 with bounded request heads and a head
+timeout; uvloop when installed). granian runs embedded in this process (its HTTP handling on one runtime thread
+of its own, the app on a uvloop event loop), so that the CPU time of one process compares with uvicorn's.
 """
 
 from __future__ import annotations
@@ -17,6 +20,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+SERVER_KINDS = ("uvicorn", "granian")
+USAGE = (
+    "usage: python -m bench.serve_app <database url> <data dir> <port> [uvicorn|granian]\n"
+    "       python -m bench.serve_app --hello <port> [uvicorn|granian]"
+)
 
 
 def bench_settings(database_url: str, data_dir: Path):  # type: ignore[no-untyped-def]
@@ -46,28 +55,41 @@ def serve_granian(app: object, port: int) -> None:
         runner.run(server.serve())
 
 
-def main(argv: list[str]) -> None:
-    if len(argv) not in (3, 4) or (len(argv) == 4 and argv[3] not in ("uvicorn", "granian")):
-        sys.exit("usage: python -m bench.serve_app <database url> <data dir> <port> [uvicorn|granian]")
-    import uvicorn
-
-    from backend.app import create_app
-
-    database_url, data_dir, port = argv[0], Path(argv[1]), int(argv[2])
-    app = create_app(bench_settings(database_url, data_dir))
-    if argv[3:] == ["granian"]:
+def serve(app: object, port: int, kind: str) -> None:
+    """Serve ``app`` in this process: the same server and options for the Rathaus app and the hello-world."""
+    if kind == "granian":
         serve_granian(app, port)
         return
+    import uvicorn
+
+    from backend.core.server import server_options
+
     uvicorn.run(
-        app,
+        app,  # type: ignore[arg-type]
         host="127.0.0.1",
         port=port,
         workers=1,
         loop="auto",
-        http="auto",
         log_level="warning",
         access_log=False,
+        **server_options(),  # as `rathaus serve`: h11 with bounded request heads and a head timeout
     )
+
+
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["--hello"]:
+        if len(argv) not in (2, 3) or not argv[1].isdigit() or (len(argv) == 3 and argv[2] not in SERVER_KINDS):
+            sys.exit(USAGE)
+        from bench.hello_app import app as hello_app
+
+        serve(hello_app, int(argv[1]), argv[2] if len(argv) == 3 else "uvicorn")
+        return
+    if len(argv) not in (3, 4) or (len(argv) == 4 and argv[3] not in SERVER_KINDS):
+        sys.exit(USAGE)
+    from backend.app import create_app
+
+    database_url, data_dir, port = argv[0], Path(argv[1]), int(argv[2])
+    serve(create_app(bench_settings(database_url, data_dir)), port, argv[3] if len(argv) == 4 else "uvicorn")
 
 
 if __name__ == "__main__":
