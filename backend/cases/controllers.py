@@ -26,7 +26,7 @@ from backend.catalogue.models import FormVersion, Service
 from backend.catalogue.schemas import FormDefinition
 from backend.catalogue.services import CatalogueService
 from backend.core import i18n
-from backend.core.db import scope_session
+from backend.core.db import read_only, scope_session
 from backend.core.downloads import stored_file
 from backend.core.errors import NotFound
 from backend.core.limits import UPLOAD_BODY_LIMIT
@@ -106,6 +106,7 @@ class CitizenCaseController(Controller):
             state = await self._from_draft(slug, draft, catalogue, cases)
             if state is not None:
                 return Template("form.html", context=state.context(), headers=NO_STORE)
+        await read_only(catalogue.session)  # nothing to write: no BEGIN and COMMIT round trips
         service, version, definition = await catalogue.form_for(slug)
         # The key is left empty for the device to make; without JavaScript the server makes it on the next step.
         state = FormState(service, version, definition, "", FormResult(), {})

@@ -11,7 +11,7 @@ import datetime
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, cast, func, select
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, bindparam, cast, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 
@@ -19,10 +19,9 @@ from backend.cases import workflow
 from backend.cases.models import Case, CaseEvent
 from backend.cases.services import CITIZEN, CaseService, CaseView
 from backend.catalogue.models import Service
-from backend.core.db import Base, TenantOwned
+from backend.core.db import Base, TenantOwned, reusable
 from backend.core.errors import BadRequest, Conflict, NotFound
 from backend.core.i18n import gettext as _
-from backend.tenants.models import Tenant
 
 DEFAULT_REOPEN_DAYS = 14
 MAX_COMMENT = 2000
@@ -89,6 +88,11 @@ class ServiceFigures:
         return round(100 * self.resolved / self.answers) if self.answers else 0
 
 
+ANSWERS_OF_CASE = reusable(
+    select(CaseFeedback).where(CaseFeedback.case_id == bindparam("case_id")).order_by(CaseFeedback.round)
+)
+
+
 class FeedbackService:
     """Feedback of one municipality's cases; the case itself changes only through CaseService.change_status."""
 
@@ -97,15 +101,11 @@ class FeedbackService:
         self.session = cases.session
         self.tenant = cases.tenant
 
-    async def reopen_days(self) -> int:
-        days = await self.session.scalar(select(Tenant.feedback_reopen_days).where(Tenant.id == self.tenant.id))
-        return DEFAULT_REOPEN_DAYS if days is None else int(days)
+    def reopen_days(self) -> int:
+        return self.tenant.feedback_reopen_days
 
     async def answers(self, case_id: uuid.UUID) -> list[CaseFeedback]:
-        rows = await self.session.scalars(
-            select(CaseFeedback).where(CaseFeedback.case_id == case_id).order_by(CaseFeedback.round)
-        )
-        return list(rows)
+        return list(await self.session.scalars(ANSWERS_OF_CASE, {"case_id": case_id}))
 
     async def state(self, view: CaseView) -> FeedbackState:
         """For the tracking page: an open case costs no query, and the closing time comes from its timeline."""
@@ -127,7 +127,7 @@ class FeedbackService:
         if latest is not None:
             again = latest.reopened and len(answers) == 1
             return FeedbackState(again, False, DEFAULT_REOPEN_DAYS, latest)
-        days = await self.reopen_days()
+        days = self.reopen_days()
         in_time = closed_at is not None and _now() - _utc(closed_at) <= datetime.timedelta(days=days)
         return FeedbackState(True, in_time, days, latest)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -172,7 +173,7 @@ class CaseView:
     attachments: dict[str, Attachment] = field(default_factory=dict)
     event_files: dict[uuid.UUID, list[Attachment]] = field(default_factory=dict)  # files sent with a message
 
-    @property
+    @functools.cached_property
     def flow(self) -> workflow.Workflow:
         """The service's workflow: which statuses come next, and how the citizen reads them."""
         return workflow.of(self.service.workflow)

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from backend.accounts.departments import DepartmentService
 from backend.cases import workflow
@@ -76,9 +77,18 @@ def _cached(tenant_id: uuid.UUID, version_id: uuid.UUID) -> FormDefinition | Non
     return definition
 
 
+# What the citizen pages never show and a municipality's admin edits: the catalogue template as adopted and the
+# form builder's draft (several KB of JSON each). They stay unloaded there; touching them raises at once.
+_ADMIN_ONLY = (defer(Service.template_snapshot, raiseload=True), defer(Service.draft_form, raiseload=True))
+
+ACTIVE_SERVICES = reusable(
+    select(Service).where(Service.active.is_(True)).order_by(Service.position, Service.slug).options(*_ADMIN_ONLY)
+)
+
 # An active service with its current form version and the one a draft started on (a row for each).
 SERVICE_WITH_FORMS = reusable(
     select(Service, FormVersion)
+    .options(*_ADMIN_ONLY)
     .outerjoin(
         FormVersion,
         (FormVersion.service_id == Service.id)
@@ -94,10 +104,7 @@ class CatalogueService:
         self.tenant = tenant
 
     async def list_services(self) -> list[Service]:
-        rows = await self.session.scalars(
-            select(Service).where(Service.active.is_(True)).order_by(Service.position, Service.slug)
-        )
-        return list(rows)
+        return list(await self.session.scalars(ACTIVE_SERVICES))
 
     async def search(self, query: str) -> list[Category]:
         """Active services grouped by category (best match first), found by names, texts and keywords."""

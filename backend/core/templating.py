@@ -101,10 +101,23 @@ def _newstyle_gettext(eval_ctx: EvalContext, string: str, /, **variables: Any) -
     own = i18n.override(string)
     if own is not None:
         return (escape(own) if eval_ctx.autoescape else own) % variables
-    text = i18n.template_gettext(string)
     if eval_ctx.autoescape:
-        return Markup(text) % variables
-    return text % variables
+        if not variables:  # most texts of a page: the same Markup for every request in this language
+            key = (i18n.get_language(), string)
+            found = _PLAIN_TEXTS.get(key)
+            if found is None:
+                if len(_PLAIN_TEXTS) >= _PLAIN_TEXTS_MAX:
+                    _PLAIN_TEXTS.clear()
+                found = _PLAIN_TEXTS[key] = Markup(i18n.template_gettext(string)) % {}
+            return found
+        return Markup(i18n.template_gettext(string)) % variables
+    return i18n.template_gettext(string) % variables
+
+
+# Translated texts without variables, ready to insert, per (language, text). Templates name a few hundred texts;
+# the bound only matters should a template ever translate text it did not write.
+_PLAIN_TEXTS: dict[tuple[str, str], Markup] = {}
+_PLAIN_TEXTS_MAX = 10_000
 
 
 @pass_eval_context

@@ -39,6 +39,8 @@ class TenantContext(msgspec.Struct, frozen=True):
     logo_key: str = ""
     # The operator's theme for this municipality (a folder in RATHAUS_THEMES_DIR), empty for none.
     theme: str = ""
+    # Days after closing in which a citizen's "not solved" reopens the case (cases/feedback.py).
+    feedback_reopen_days: int = 14
 
     @property
     def logo_version(self) -> str:

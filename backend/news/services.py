@@ -13,12 +13,12 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
-from sqlalchemy import and_, case, delete, or_, select
+from sqlalchemy import Integer, and_, bindparam, case, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core.db import unscoped_session
+from backend.core.db import reusable, unscoped_session
 from backend.core.errors import NotFound
 from backend.core.i18n import gettext as _
 from backend.core.tenancy import TenantContext
@@ -156,6 +156,13 @@ def _current(now: datetime.datetime) -> Any:
     return and_(NewsItem.valid_from <= now, or_(NewsItem.valid_until.is_(None), NewsItem.valid_until > now))
 
 
+# What citizens see now, built once: warnings first, then by category, newest first within one.
+CURRENT_NEWS = reusable(
+    select(NewsItem).where(_current(bindparam("now"))).order_by(_importance(), NewsItem.valid_from.desc())
+)
+CURRENT_NEWS_FIRST = reusable(CURRENT_NEWS.limit(bindparam("limit", type_=Integer)))
+
+
 class NewsService:
     def __init__(self, session: AsyncSession, tenant: TenantContext) -> None:
         self.session = session
@@ -166,10 +173,9 @@ class NewsService:
 
     async def current(self, limit: int | None = None) -> list[NewsItem]:
         """What citizens see now: warnings first, then by category, newest first within one."""
-        query = select(NewsItem).where(_current(_now())).order_by(_importance(), NewsItem.valid_from.desc())
         if limit:
-            query = query.limit(limit)
-        return list(await self.session.scalars(query))
+            return list(await self.session.scalars(CURRENT_NEWS_FIRST, {"now": _now(), "limit": limit}))
+        return list(await self.session.scalars(CURRENT_NEWS, {"now": _now()}))
 
     async def get(self, news_id: uuid.UUID) -> NewsItem:
         item = await self.session.scalar(select(NewsItem).where(NewsItem.id == news_id))

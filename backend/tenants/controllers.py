@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.catalogue.services import CatalogueService
 from backend.core import i18n
+from backend.core.db import read_only
 from backend.core.deps import provide_session
 from backend.core.errors import NotFound
 from backend.core.offload import run_cpu
@@ -54,6 +55,7 @@ class TenantController(Controller):
         self, request: HTMXRequest, session: NamedDependency[AsyncSession], q: FromQuery[str] = ""
     ) -> Template:
         tenant: TenantContext | None = request.state.get("tenant")
+        await read_only(session)  # nothing to write: no BEGIN and COMMIT round trips
         if tenant is None:
             tenants = await TenantService(session).list_active()
             return Template("platform.html", context={"tenants": tenants, "port": _port(request)})

@@ -45,6 +45,7 @@ def to_context(t: Tenant) -> TenantContext:
         short_name=t.short_name or "",
         logo_key=t.logo_key or "",
         theme=t.theme or "",
+        feedback_reopen_days=t.feedback_reopen_days if t.feedback_reopen_days is not None else 14,
     )
 
 
