@@ -146,6 +146,7 @@ def _case_page(which: ColumnElement[bool], *, public: bool) -> Select[Any]:
     return reusable(statement)
 
 
+CASE_BY_IDEMPOTENCY_KEY = reusable(select(Case).where(Case.idempotency_key == bindparam("key")))
 CASE_PAGE_BY_TOKEN = _case_page(Case.tracking_token == bindparam("token"), public=True)
 CASE_PAGE_BY_ID = _case_page(Case.id == bindparam("case_id"), public=False)
 
@@ -265,7 +266,7 @@ class CaseService:
             await without_transaction(self.session, single_statement_writes=True)
 
     async def find_by_idempotency_key(self, key: str) -> Case | None:
-        return await self.session.scalar(select(Case).where(Case.idempotency_key == key))  # type: ignore[no-any-return]
+        return await self.session.scalar(CASE_BY_IDEMPOTENCY_KEY, {"key": key})  # type: ignore[no-any-return]
 
     async def submit(
         self,

@@ -52,6 +52,15 @@ def receipt_payload(event: CaseSubmitted) -> dict[str, Any]:
     }
 
 
+# Built once; the row's values are bound at each execution. A receipt already there (a retried submission) stays.
+_OUTBOX = OutboxMessage.__table__
+_INSERT_IF_NEW: dict[str, Any] = {
+    "postgresql": pg_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["id"]),
+    "sqlite": sqlite_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["id"]),
+}
+_INSERT = insert(_OUTBOX)
+
+
 async def queue_receipt(session: AsyncSession, event: CaseSubmitted) -> None:
     """Listener: write the case's receipt to the outbox unless it is there already (see the module's docstring)."""
     if not event.contact_email:
@@ -76,11 +85,4 @@ async def queue_receipt(session: AsyncSession, event: CaseSubmitted) -> None:
         "updated_at": now,
     }
     dialect = session.bind.dialect.name if session.bind is not None else ""
-    statement: Any
-    if dialect == "postgresql":
-        statement = pg_insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["id"])
-    elif dialect == "sqlite":
-        statement = sqlite_insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["id"])
-    else:  # pragma: no cover - the two databases we run on are above
-        statement = insert(OutboxMessage).values(**values)
-    await session.execute(statement)
+    await session.execute(_INSERT_IF_NEW.get(dialect, _INSERT), values)

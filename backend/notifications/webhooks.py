@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.cases.events import CaseSubmitted, CaseUpdated
 from backend.cases.models import Case
 from backend.catalogue.models import Service
+from backend.core.db import reusable
 from backend.core.errors import NotFound
 from backend.core.tenancy import TenantContext
 from backend.notifications.models import OutboxMessage, WebhookEndpoint
@@ -254,6 +255,9 @@ def _iso(moment: datetime.datetime | None) -> str | None:
 # --- the events -----------------------------------------------------------------------------------------------
 
 
+ENDPOINTS_OF_TENANT = reusable(select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == bindparam("tenant_id")))
+
+
 async def queue_event(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -269,9 +273,7 @@ async def queue_event(
     event raised twice (a retried submission) queues nothing twice.
     """
     endpoints = [
-        e
-        for e in await session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.tenant_id == tenant_id))
-        if event_type in e.event_list
+        e for e in await session.scalars(ENDPOINTS_OF_TENANT, {"tenant_id": tenant_id}) if event_type in e.event_list
     ]
     if not endpoints:
         return
