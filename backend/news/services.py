@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
-from sqlalchemy import Integer, and_, bindparam, case, delete, or_, select
+from sqlalchemy import Integer, String, and_, bindparam, case, cast, delete, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -230,6 +230,8 @@ async def queue_pushes(session: AsyncSession, item: NewsItem, tenant_name: str) 
     now = _now()
     if item.pushed_round >= item.push_round or status_of(item, now) != "visible":
         return 0
+    if session.bind.dialect.name == "postgresql":
+        return await _queue_pushes_in_one_statement(session, item, tenant_name, now)
     devices = list(
         await session.scalars(
             select(NewsSubscription.subscription_id).where(
@@ -241,9 +243,7 @@ async def queue_pushes(session: AsyncSession, item: NewsItem, tenant_name: str) 
     if not devices:
         await session.flush()
         return 0
-    ttl = TTL_NEWS
-    if item.valid_until is not None:
-        ttl = max(60, min(TTL_NEWS, int((item.valid_until - now).total_seconds())))
+    ttl = _ttl(item, now)
     payload = payload_for(item, tenant_name)
     rows = [
         {
@@ -271,6 +271,51 @@ async def queue_pushes(session: AsyncSession, item: NewsItem, tenant_name: str) 
     await session.execute(insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedup_key"]), rows)
     await session.flush()
     return len(rows)
+
+
+def _ttl(item: NewsItem, now: datetime.datetime) -> int:
+    if item.valid_until is None:
+        return TTL_NEWS
+    return max(60, min(TTL_NEWS, int((item.valid_until - now).total_seconds())))
+
+
+async def _queue_pushes_in_one_statement(
+    session: AsyncSession, item: NewsItem, tenant_name: str, now: datetime.datetime
+) -> int:
+    """PostgreSQL: the round's rows made by the database from the subscriptions, in one INSERT ... SELECT.
+
+    A town with a hundred thousand devices would otherwise have its rows built in Python and sent over while
+    the admin's save waits (about 20 s on a small machine, bench/broadcast_bench.py)."""
+    item.pushed_round = item.push_round
+    outbox = OutboxMessage.__table__
+    same_for_all = {
+        "tenant_id": item.tenant_id,
+        "channel": "push",
+        "news_id": item.id,
+        "language": item.language,
+        "payload": payload_for(item, tenant_name),
+        "topic": topic_for(item.id.bytes),
+        "urgency": "high" if item.category == "warning" else "normal",
+        "ttl": _ttl(item, now),
+        "status": "pending",
+        "attempts": 0,
+        "last_error": "",
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+    device = NewsSubscription.subscription_id
+    rows = select(
+        func.gen_random_uuid(),
+        device,
+        # As the f-string of the other databases writes it: PostgreSQL spells a uuid as text the same way.
+        literal(f"news:{item.id}:{item.push_round}:") + cast(device, String),
+        *(literal(value, outbox.c[name].type) for name, value in same_for_all.items()),
+    ).where(NewsSubscription.tenant_id == item.tenant_id, NewsSubscription.category == item.category)
+    statement = postgresql_insert(outbox).from_select(["id", "subscription_id", "dedup_key", *same_for_all], rows)
+    result = await session.execute(statement.on_conflict_do_nothing(index_elements=["dedup_key"]))
+    await session.flush()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def publish_due(db: SQLAlchemyAsyncConfig) -> int:
