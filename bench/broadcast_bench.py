@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 
 from bench.http_bench import bench_settings, create_database, drop_database, free_port, prepare_database
-from bench.push_bench import ENDPOINT_SERVER
+from bench.push_bench import ENDPOINT_SERVER, run_loop
 
 ROOT = Path(__file__).resolve().parent.parent
 TENANT = "musterstadt"
@@ -252,14 +252,6 @@ async def wait_for_delivery(
         "cpu": {**{n: v for n, v in cpu.items() if not n.startswith("db ")}, "PostgreSQL": database},
         "host": (host_after[0] - host_before[0]) / max(1, host_after[1] - host_before[1]),
     }
-
-
-def run_loop(coro):  # type: ignore[no-untyped-def]
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(coro)
-    return uvloop.run(coro)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -25,7 +25,7 @@ from backend.core.tenancy import TenantContext
 from backend.core.text import clean_line, clean_text
 from backend.news.models import NewsItem, NewsSubscription
 from backend.news.schemas import CATEGORIES, LINK_MAX, TEXT_MAX, TITLE_MAX, NewsForm
-from backend.notifications.models import CaseSubscription, OutboxMessage, PushSubscription
+from backend.notifications.models import CaseSubscription, OutboxMessage, PushSubscription, waiting_row
 from backend.notifications.push import topic_for
 from backend.notifications.schemas import SubscriptionIn
 from backend.notifications.services import SubscriptionService, endpoint_hash, in_language
@@ -258,12 +258,7 @@ async def queue_pushes(session: AsyncSession, item: NewsItem, tenant_name: str) 
             "topic": topic_for(item.id.bytes),
             "urgency": "high" if item.category == "warning" else "normal",
             "ttl": ttl,
-            "status": "pending",
-            "attempts": 0,
-            "last_error": "",
-            "next_attempt_at": now,
-            "created_at": now,
-            "updated_at": now,
+            **waiting_row(now),
         }
         for device in devices
     ]
@@ -297,12 +292,7 @@ async def _queue_pushes_in_one_statement(
         "topic": topic_for(item.id.bytes),
         "urgency": "high" if item.category == "warning" else "normal",
         "ttl": _ttl(item, now),
-        "status": "pending",
-        "attempts": 0,
-        "last_error": "",
-        "next_attempt_at": now,
-        "created_at": now,
-        "updated_at": now,
+        **waiting_row(now),
     }
     device = NewsSubscription.subscription_id
     rows = select(

@@ -55,8 +55,8 @@ from backend.tenants.models import Tenant
 from backend.tenants.urls import primary_hosts, public_url
 
 log = logging.getLogger("rathaus.delivery")
-# How much of a push service's refusal is read and kept with the message.
-_PUSH_ERROR_TEXT = 200
+# How much of a push service's answer is read (an answer longer than this closes its connection).
+_PUSH_ANSWER_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -301,12 +301,9 @@ class Deliverer:
             ) as response:
                 code = response.status
                 retry_after = response.headers.get("retry-after")
-                # Only a refusal's text is read (and kept short): a push service says why in a few words.
-                text = (
-                    ""
-                    if 200 <= code < 300
-                    else (await response.content.read(_PUSH_ERROR_TEXT)).decode("utf-8", "replace")
-                )
+                # A push service answers in a few words at most: reading them lets the connection serve the next
+                # push; a refusal's text is kept (short) with the message.
+                text = (await response.content.read(_PUSH_ANSWER_BYTES)).decode("utf-8", "replace")[:200]
         except (aiohttp.ClientError, TimeoutError) as exc:
             return Outcome("retry", f"network error: {type(exc).__name__}: {exc}")
         if 200 <= code < 300:

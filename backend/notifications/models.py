@@ -48,6 +48,18 @@ class CaseSubscription(TenantOwned, Base):
     )
 
 
+def waiting_row(now: datetime.datetime) -> dict[str, Any]:
+    """The bookkeeping columns of an outbox row written by an INSERT of its own: waiting, not tried, due now."""
+    return {
+        "status": "pending",
+        "attempts": 0,
+        "last_error": "",
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 class OutboxMessage(TenantOwned, Base):
     """A notification to deliver, written in the transaction of the change that caused it.
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.cases.events import CaseSubmitted
 from backend.core import i18n
-from backend.notifications.models import OutboxMessage
+from backend.notifications.models import OutboxMessage, waiting_row
 from backend.notifications.push import topic_for
 from backend.notifications.services import in_language
 
@@ -77,12 +77,7 @@ async def queue_receipt(session: AsyncSession, event: CaseSubmitted) -> None:
         "topic": topic_for(event.case_id.bytes),
         "urgency": "normal",
         "ttl": RECEIPT_TTL,
-        "status": "pending",
-        "attempts": 0,
-        "last_error": "",
-        "next_attempt_at": now,
-        "created_at": now,
-        "updated_at": now,
+        **waiting_row(now),
     }
     dialect = session.bind.dialect.name if session.bind is not None else ""
     await session.execute(_INSERT_IF_NEW.get(dialect, _INSERT), values)

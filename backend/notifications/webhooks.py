@@ -38,7 +38,7 @@ from backend.catalogue.models import Service
 from backend.core.db import reusable
 from backend.core.errors import NotFound
 from backend.core.tenancy import TenantContext
-from backend.notifications.models import OutboxMessage, WebhookEndpoint
+from backend.notifications.models import OutboxMessage, WebhookEndpoint, waiting_row
 
 EVENTS = ("case.created", "case.status_changed", "case.message_added")
 SECRET_PREFIX = "whsec_"
@@ -312,12 +312,7 @@ async def queue_event(
             "topic": _NO_TOPIC,
             "urgency": "normal",
             "ttl": 0,
-            "status": "pending",
-            "attempts": 0,
-            "last_error": "",
-            "next_attempt_at": now,
-            "created_at": now,
-            "updated_at": now,
+            **waiting_row(now),
         }
         await session.execute(insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["id"]))
 
