@@ -1,7 +1,8 @@
 """The operator's endpoints: ``GET /metrics`` (Prometheus) and ``GET /health/ready`` (readiness).
 
 ``/health`` (liveness, in backend.tenants.controllers) answers as long as the process serves; ``/health/ready``
-also asks the database, so a load balancer sends no requests to an instance that cannot reach it.
+also asks the database and, where uploads are in a bucket, the bucket, so a load balancer sends no requests to
+an instance that cannot reach them.
 
 ``/metrics`` is for the monitoring only: it answers 401 unless the request carries ``Authorization: Bearer
 <RATHAUS_METRICS_TOKEN>`` or comes from a network in ``RATHAUS_METRICS_NETWORKS``. Both endpoints answer on any
@@ -96,6 +97,9 @@ class OpsController(Controller):
 
     @get("/health/ready", cache_control=None, exclude_from_csrf=True)
     async def ready(self, state: State) -> Response[Any]:
-        if await database_reachable(state.db):
-            return Response("ready", media_type="text/plain", headers={"Cache-Control": "no-store"})
-        return _problem(503, _("This service is not available"), _("The database cannot be reached."))
+        database, storage = await asyncio.gather(database_reachable(state.db), state.storage.reachable())
+        if not database:
+            return _problem(503, _("This service is not available"), _("The database cannot be reached."))
+        if not storage:
+            return _problem(503, _("This service is not available"), _("The file storage cannot be reached."))
+        return Response("ready", media_type="text/plain", headers={"Cache-Control": "no-store"})

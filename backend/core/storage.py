@@ -67,6 +67,15 @@ class Storage(ABC):
     def new_key(tenant_id: uuid.UUID, suffix: str) -> str:
         return f"{tenant_id}/{uuid.uuid4().hex}{suffix}"
 
+    async def reachable(self) -> bool:
+        """Whether uploads can be stored and read now (for the readiness check)."""
+        return True
+
+
+# The object the readiness check asks the bucket about; it never exists, and "not found" proves the bucket answers.
+READINESS_KEY = "rathaus-readiness-check"
+READINESS_TIMEOUT = 3.0
+
 
 class LocalStorage(Storage):
     def __init__(self, root: Path) -> None:
@@ -180,6 +189,17 @@ class S3Storage(Storage):
 
     def path(self, key: str) -> Path | None:
         return None
+
+    async def reachable(self) -> bool:
+        """The bucket answers an object lookup with our credentials ("not found" is an answer), within a few
+        seconds: a readiness probe must not wait out the store's retries."""
+        try:
+            await asyncio.wait_for(obstore.head_async(self.store, READINESS_KEY), timeout=READINESS_TIMEOUT)
+        except (NotFoundError, FileNotFoundError):
+            return True
+        except (StoreError, OSError, TimeoutError):
+            return False
+        return True
 
 
 @contextlib.contextmanager

@@ -219,3 +219,23 @@ def test_csrf_exemptions_match_their_own_paths_only() -> None:
         assert pattern.findall(path), path
     for path in ("/s/health-card/form", "/s/metrics/submit", "/s/x/review/metrics-key-0123456789", "/staticx"):
         assert not pattern.findall(path), path
+
+
+async def test_readiness_asks_the_bucket_where_uploads_are_in_one(s3_settings: Settings) -> None:
+    app = create_app(s3_settings)
+    try:
+        async with _direct(app, "127.0.0.1") as monitor:
+            assert (await monitor.get("/health/ready")).status_code == 200
+    finally:
+        await app.state.db.get_engine().dispose()
+    gone = replace(s3_settings, s3_endpoint=f"http://127.0.0.1:{_closed_port()}").with_defaults()
+    app = create_app(gone)
+    try:
+        async with _direct(app, "127.0.0.1") as monitor:
+            response = await monitor.get("/health/ready", headers={"accept-language": "de"})
+            assert (await monitor.get("/health")).status_code == 200
+    finally:
+        await app.state.db.get_engine().dispose()
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["detail"] == "Der Dateispeicher ist nicht erreichbar."
