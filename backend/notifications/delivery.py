@@ -83,6 +83,12 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Round:
+    claimed: list[uuid.UUID]  # every row this round claimed
+    jobs: list[Job]  # what is sent (empty if loading failed: the claims then run out)
+
+
+@dataclass(frozen=True)
 class RetryPolicy:
     base_delay: float = 15.0
     max_delay: float = 3600.0
@@ -169,70 +175,118 @@ class Deliverer:
 
     # --- the loop ------------------------------------------------------------------------------------
 
-    async def run_forever(self, stop: asyncio.Event, idle: float = 1.0) -> None:
-        while not stop.is_set():
-            try:
-                handled = await self.run_once()
-            except Exception:  # keep the worker alive through a database hiccup
-                log.exception("delivery round failed")
-                handled = 0
-            if not handled:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=idle)
+    async def run_forever(self, stop: asyncio.Event, idle: float = 1.0, limit: int = 100) -> None:
+        """Deliver until ``stop`` is set. While one round is sent, the next is claimed and loaded (when the last
+        claim was full, so more is likely waiting): the database's work overlaps the sending instead of pausing it."""
+        ahead: asyncio.Task[Round | None] | None = None
+        try:
+            while not stop.is_set():
+                round_ = await (ahead if ahead is not None else self._fetch_safely(limit))
+                ahead = None
+                if round_ is None:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=idle)
+                    continue
+                if len(round_.claimed) >= limit:
+                    ahead = asyncio.create_task(self._fetch_safely(limit))
+                await self._deliver(round_)
+        finally:
+            if ahead is not None:
+                # Claimed but not sent: handed back at once, so nobody waits for the claim to run out.
+                left = await ahead
+                if left is not None:
+                    with contextlib.suppress(Exception):
+                        await self._release(left.claimed)
 
     async def run_once(self, limit: int = 100) -> int:
         """Claim due rows, deliver them, record the outcomes; returns how many were handled.
 
-        Database work is batched (one claim, one load, one write per round); only the sending runs
-        per message, concurrently.
+        Database work is batched (one claim that loads the rows, one load of what they refer to, one write per
+        round); only the sending runs per message, concurrently.
         """
-        claimed = await self.claim(limit)
-        if not claimed:
+        round_ = await self._fetch_safely(limit)
+        if round_ is None:
             return 0
+        await self._deliver(round_)
+        return len(round_.claimed)
+
+    async def _fetch_safely(self, limit: int) -> Round | None:
+        """The next round, or None when nothing is due (or the database could not be asked: the loop goes on)."""
         try:
+            return await self._fetch(limit)
+        except Exception:  # keep the worker alive through a database hiccup
+            log.exception("delivery round failed")
+            return None
+
+    async def _fetch(self, limit: int) -> Round | None:
+        async with unscoped_session(self.db) as session:
+            messages = await self._claim(session, limit)
+            if not messages:
+                return None
+            claimed = [m.id for m in messages]
+            try:
+                return Round(claimed, await self._prepare(session, messages))
+            except Exception:
+                # The claims run out and a later round tries again; nothing is lost.
+                log.exception("delivery round of %s messages failed", len(claimed))
+                return Round(claimed, [])
+
+    async def _deliver(self, round_: Round) -> None:
+        try:
+            outcomes = await asyncio.gather(*(self._send(job) for job in round_.jobs))
             async with unscoped_session(self.db) as session:
-                messages = list(
-                    await session.scalars(
-                        select(OutboxMessage).where(OutboxMessage.id.in_(claimed), OutboxMessage.status == "pending")
-                    )
-                )
-                jobs = await self._prepare(session, messages)
-            outcomes = await asyncio.gather(*(self._send(job) for job in jobs))
-            async with unscoped_session(self.db) as session:
-                recorded = await self._record_all(session, list(zip(jobs, outcomes, strict=True)))
+                recorded = await self._record_all(session, list(zip(round_.jobs, outcomes, strict=True)))
             for channel, outcome in recorded:  # counted once the outcomes are committed
                 count_delivery(channel, outcome)
         except Exception:
             # The claims run out and a later round tries again; nothing is lost.
-            log.exception("delivery round of %s messages failed", len(claimed))
-        return len(claimed)
+            log.exception("delivery round of %s messages failed", len(round_.claimed))
 
-    async def claim(self, limit: int) -> list[uuid.UUID]:
+    async def _release(self, claimed: list[uuid.UUID]) -> None:
+        async with unscoped_session(self.db) as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(claimed), OutboxMessage.status == "pending")
+                .values(claimed_until=None)
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+
+    async def claim(self, limit: int) -> list[OutboxMessage]:
+        """Claim up to ``limit`` due rows and return them."""
+        async with unscoped_session(self.db) as session:
+            return await self._claim(session, limit)
+
+    async def _claim(self, session: AsyncSession, limit: int) -> list[OutboxMessage]:
+        """Claim up to ``limit`` due rows and return them, committed (so no other worker takes them)."""
         now = _now()
         due = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
-        async with unscoped_session(self.db) as session:
-            query = (
-                select(OutboxMessage.id)
-                .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now, due)
-                # A disabled municipality sends nothing; its messages wait until it is enabled again.
-                .where(OutboxMessage.tenant_id.in_(select(Tenant.id).where(Tenant.active.is_(True))))
-                .order_by(OutboxMessage.next_attempt_at)
-                .limit(limit)
-            )
-            if session.bind.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            candidates = list(await session.scalars(query))
-            if not candidates:
-                return []
-            # The claim itself is conditional, so two workers can never both win the same row.
-            result = await session.execute(
+        query = (
+            select(OutboxMessage.id)
+            .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now, due)
+            # A disabled municipality sends nothing; its messages wait until it is enabled again.
+            .where(OutboxMessage.tenant_id.in_(select(Tenant.id).where(Tenant.active.is_(True))))
+            .order_by(OutboxMessage.next_attempt_at)
+            .limit(limit)
+        )
+        if session.bind.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        candidates = list(await session.scalars(query))
+        if not candidates:
+            await session.rollback()
+            return []
+        # The claim itself is conditional, so two workers can never both win the same row; it returns the rows.
+        messages = list(
+            await session.scalars(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_(candidates), OutboxMessage.status == "pending", due)
                 .values(claimed_until=now + datetime.timedelta(seconds=self.policy.claim_timeout))
-                .returning(OutboxMessage.id)
+                .returning(OutboxMessage)
                 .execution_options(synchronize_session=False)
             )
-            return list(result.scalars())
+        )
+        await session.commit()
+        return messages
 
     # --- one message -----------------------------------------------------------------------------------
 
@@ -390,15 +444,34 @@ class Deliverer:
     async def _record_all(self, session: AsyncSession, results: list[tuple[Job, Outcome]]) -> list[tuple[str, str]]:
         """Write every outcome of the round in one transaction (the rows were loaded in another session); returns
         (channel, outcome) of each, ``dead`` for a retry that used up the attempts."""
+        now = _now()
+        # The usual outcome, a push delivered, is written for the whole round in one statement; the rest row by row.
+        delivered = [job.message.id for job, outcome in results if _plainly_delivered(job, outcome)]
+        if delivered:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(delivered))
+                .values(
+                    status="sent",
+                    sent_at=now,
+                    attempts=OutboxMessage.attempts + 1,
+                    claimed_until=None,
+                    last_error="",
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        recorded: list[tuple[str, str]] = [("push", "sent")] * len(delivered)
+        others = [(job, outcome) for job, outcome in results if not _plainly_delivered(job, outcome)]
+        if not others:
+            return recorded
         rows = {
             m.id: m
             for m in await session.scalars(
-                select(OutboxMessage).where(OutboxMessage.id.in_([job.message.id for job, _ in results]))
+                select(OutboxMessage).where(OutboxMessage.id.in_([job.message.id for job, _ in others]))
             )
         }
-        now = _now()
-        recorded: list[tuple[str, str]] = []
-        for job, outcome in results:
+        for job, outcome in others:
             message = rows.get(job.message.id)
             if message is None:
                 continue
@@ -433,6 +506,15 @@ class Deliverer:
                     message.payload = {**message.payload, "details": []}
             recorded.append((message.channel, "dead" if message.status == "dead" else outcome.status))
         return recorded
+
+
+def _plainly_delivered(job: Job, outcome: Outcome) -> bool:
+    """A push that arrived and whose row keeps its payload: recorded with the others of its round at once."""
+    return (
+        outcome.status == "sent"
+        and job.message.channel == "push"
+        and (job.message.payload or {}).get("kind") not in PRIVATE_LINK_KINDS
+    )
 
 
 # --- e-mail ----------------------------------------------------------------------------------------------

@@ -253,6 +253,60 @@ async def test_two_workers_deliver_each_message_once(
     assert {r.status for r in await outbox(settings, tenant_id=tenant.id)} == {"sent"}
 
 
+async def test_the_worker_loop_claims_the_next_round_while_sending_and_hands_it_back_when_stopped(
+    client: Client, tenant: TenantFixture, push: PushService, clerk_of, settings: Settings
+) -> None:
+    tracking = await submit_case(client, tenant, photo=False)
+    devices = [push.subscribe() for _ in range(30)]
+    for device in devices:
+        await follow(client, tracking, device)
+    clerk = await clerk_of(tenant)
+    await clerk.set_status("in_review")
+    stop = asyncio.Event()
+    rounds: list[int] = []
+
+    class Counting(Deliverer):
+        async def _deliver(self, round_):  # type: ignore[no-untyped-def]
+            rounds.append(len(round_.claimed))
+            await super()._deliver(round_)
+
+    worker = Counting(alchemy_config(settings), settings, policy=FAST)
+    loop = asyncio.create_task(worker.run_forever(stop, idle=0.01, limit=4))
+    try:
+        for _ in range(200):  # bounded
+            if {r.status for r in await outbox(settings, tenant_id=tenant.id)} == {"sent"}:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await loop
+    assert rounds[:7] == [4] * 7 and sum(rounds) == 30
+    assert all(len(push.delivered(d)) == 1 for d in devices)
+
+    # Stopped after one round: the round claimed ahead is handed back, not left to run out.
+    await clerk.set_status("in_progress")
+    stop = asyncio.Event()
+
+    class StopsAfterOneRound(Deliverer):
+        async def _deliver(self, round_):  # type: ignore[no-untyped-def]
+            await super()._deliver(round_)
+            stop.set()
+
+    once = StopsAfterOneRound(worker.db, settings, policy=FAST)
+    try:
+        await once.run_forever(stop, idle=0.01, limit=4)
+        rows = await outbox(settings, tenant_id=tenant.id)
+        waiting = [r for r in rows if r.status == "pending"]
+        assert len(rows) == 60 and len(waiting) == 26
+        assert all(r.claimed_until is None for r in waiting)
+        assert await once.run_once(limit=100) == 26, "nothing waits for a claim to run out"
+    finally:
+        await once.aclose()
+        await worker.aclose()
+        await worker.db.get_engine().dispose()
+    assert all(len(push.delivered(d)) == 2 for d in devices)
+
+
 async def test_outbox_rows_commit_with_the_change_or_not_at_all(
     client: Client, tenant: TenantFixture, push: PushService, clerk_of, settings: Settings
 ) -> None:
