@@ -38,7 +38,7 @@ from backend.cases.replies import ConversationController
 from backend.catalogue.controllers import CatalogueController
 from backend.catalogue.forms import hidden_fields
 from backend.core import i18n, live, metrics
-from backend.core.conditional import ConditionalCompressionMiddleware
+from backend.core.conditional import ConditionalCompressionMiddleware, ConditionalGetMiddleware
 from backend.core.db import alchemy_config
 from backend.core.errors import exception_handlers
 from backend.core.limits import DEFAULT_BODY_LIMIT, BodyTimeoutMiddleware, apply_upload_limits, upload_body_limit
@@ -109,6 +109,20 @@ def _stores(settings: Settings, db: SQLAlchemyAsyncConfig) -> dict[str, Store]:
         root.mkdir(parents=True, exist_ok=True)
         return {"sessions": FileStore(root)}
     return {"sessions": SQLAlchemyStore(config=db, model=StoreItem, namespace="sessions")}
+
+
+def _compression(settings: Settings) -> CompressionConfig | None:
+    """gzip at the configured level, or none when a reverse proxy compresses (RATHAUS_GZIP_LEVEL=0)."""
+    if not settings.gzip_level:
+        return None
+    return CompressionConfig(
+        backend="gzip",
+        minimum_size=512,
+        gzip_compress_level=settings.gzip_level,
+        middleware_class=ConditionalCompressionMiddleware,
+        # Live updates are small and must leave at once, not wait in a compressor's buffer.
+        exclude=[f"^{EVENTS_PATH}"],
+    )
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -227,6 +241,8 @@ def create_app(settings: Settings) -> Litestar:
             TenancyMiddleware(base_domain=settings.base_domain),
             ControlCharacterGuard(),
             BodyTimeoutMiddleware(),
+            # Without the app's compression the page tags are made here (else inside the compression, below).
+            *([] if settings.gzip_level else [ConditionalGetMiddleware]),
         ],
         csrf_config=csrf,
         stores=_stores(settings, db),
@@ -240,14 +256,7 @@ def create_app(settings: Settings) -> Litestar:
                 "hidden_fields": hidden_fields,
             },
         ),
-        compression_config=CompressionConfig(
-            backend="gzip",
-            minimum_size=512,
-            gzip_compress_level=6,
-            middleware_class=ConditionalCompressionMiddleware,
-            # Live updates are small and must leave at once, not wait in a compressor's buffer.
-            exclude=[f"^{EVENTS_PATH}"],
-        ),
+        compression_config=_compression(settings),
         exception_handlers=exception_handlers,
         lifespan=[lifespan],
         state=State({"settings": settings, "storage": storage_for(settings), "db": db}),

@@ -68,6 +68,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("RATHAUS_WORKERS", "1", "Number of web server processes for `rathaus serve`."),
     Setting(
+        "RATHAUS_GZIP_LEVEL",
+        "6",
+        "gzip level (1-9) of the app's answers to browsers that accept it; `0` leaves compression to a reverse "
+        "proxy in front (the app then answers uncompressed). On the citizen pages level 6 costs 1-2 % of a "
+        "request's CPU time and level 1 makes them 5-8 % larger (`bench/compression_bench.py`).",
+    ),
+    Setting(
         "RATHAUS_HTTPS",
         "auto",
         "`true` marks cookies Secure and sends HSTS; `auto` does so in production only.",
@@ -206,6 +213,8 @@ class Settings:
     port: int = 8000
     public_port: int | None = None
     workers: int = 1
+    # gzip level of the app's answers; 0: none (a reverse proxy compresses).
+    gzip_level: int = 6
     https: bool = False
     redis_url: str | None = None
     # Empty: uploads in <data dir>/uploads; else s3://bucket/prefix (backend/core/storage.py).
@@ -288,6 +297,7 @@ class Settings:
                 port=int(_env("RATHAUS_PORT", env) or 8000),
                 public_port=int(public_port) if (public_port := _env("RATHAUS_PUBLIC_PORT", env)) else None,
                 workers=int(_env("RATHAUS_WORKERS", env) or 1),
+                gzip_level=int(_env("RATHAUS_GZIP_LEVEL", env) or 6),
                 https=https,
                 redis_url=_env("RATHAUS_REDIS_URL", env),
                 storage_url=_env("RATHAUS_STORAGE_URL", env) or "",
@@ -329,6 +339,8 @@ class Settings:
         settings = self
         if not settings.database_url:
             settings = replace(settings, database_url=f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'rathaus.db'}")
+        if not 0 <= settings.gzip_level <= 9:
+            raise SettingsError("RATHAUS_GZIP_LEVEL must be a number from 0 (no compression) to 9")
         if settings.staff_second_factor not in ("", "required", "optional"):
             raise SettingsError("RATHAUS_STAFF_SECOND_FACTOR must be required or optional")
         if settings.storage_url:

@@ -228,13 +228,15 @@ class Server:
         port: int,
         log_path: Path,
         kind: str = "uvicorn",
+        gzip_level: int | None = None,
     ) -> None:
         self.port = port
         self.kind = kind
         self.hello = database_url is None
         self.log_path = log_path
         self._log = log_path.open("wb")
-        target = ["--hello", str(port)] if database_url is None else [database_url, str(data_dir), str(port)]
+        level = [] if gzip_level is None else ["--gzip-level", str(gzip_level)]
+        target = ["--hello", str(port)] if database_url is None else [*level, database_url, str(data_dir), str(port)]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.serve_app", *target, kind],
             cwd=ROOT,
@@ -651,7 +653,7 @@ def serving(
     database_url: str | None, data_dir: Path | None, args: argparse.Namespace, log_path: Path, kind: str
 ) -> Iterator[Server]:
     """One server process (the app, or the hello-world without a database URL), stopped when the block ends."""
-    server = Server(database_url, data_dir, args.port or free_port(), log_path, kind)
+    server = Server(database_url, data_dir, args.port or free_port(), log_path, kind, args.gzip_level)
     try:
         server.wait_healthy()
         yield server
@@ -680,6 +682,7 @@ def run_table(
     print(
         f"  {args.connections} connections, {args.warmup} s warm-up + {args.duration} s per endpoint"
         + (", Accept-Encoding: gzip" if args.gzip else ", no compression")
+        + (f", app's gzip level {args.gzip_level}" if args.gzip_level is not None else "")
     )
 
     results = []
@@ -815,6 +818,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="send Accept-Encoding: gzip, as browsers do (default; --no-gzip: no compression)",
+    )
+    p.add_argument(
+        "--gzip-level",
+        type=int,
+        choices=range(10),
+        metavar="0-9",
+        help="the app's RATHAUS_GZIP_LEVEL (default: the app's default; 0: no compression by the app, as behind a "
+        "compressing proxy)",
     )
     p.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
     p.add_argument(

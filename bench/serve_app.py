@@ -1,6 +1,6 @@
 """Serve the Rathaus app, or the hello-world ceiling, in ONE process for the HTTP benchmark.
 
-    python -m bench.serve_app <database url> <data dir> <port> [uvicorn|granian]
+    python -m bench.serve_app [--gzip-level N] <database url> <data dir> <port> [uvicorn|granian]
     python -m bench.serve_app --hello <port> [uvicorn|granian]
 
 The settings are built like `rathaus demo` builds them (development mode, base domain `localhost`, no HTTPS),
@@ -23,13 +23,15 @@ if str(ROOT) not in sys.path:
 
 SERVER_KINDS = ("uvicorn", "granian")
 USAGE = (
-    "usage: python -m bench.serve_app <database url> <data dir> <port> [uvicorn|granian]\n"
+    "usage: python -m bench.serve_app [--gzip-level N] <database url> <data dir> <port> [uvicorn|granian]\n"
     "       python -m bench.serve_app --hello <port> [uvicorn|granian]"
 )
 
 
-def bench_settings(database_url: str, data_dir: Path):  # type: ignore[no-untyped-def]
+def bench_settings(database_url: str, data_dir: Path, gzip_level: int | None = None):  # type: ignore[no-untyped-def]
     from backend.settings import Settings
+
+    chosen = {} if gzip_level is None else {"gzip_level": gzip_level}
 
     return Settings.from_env(
         {},
@@ -39,6 +41,7 @@ def bench_settings(database_url: str, data_dir: Path):  # type: ignore[no-untype
         base_domain="localhost",
         https=False,
         log_level="WARNING",
+        **chosen,
     )
 
 
@@ -77,6 +80,9 @@ def serve(app: object, port: int, kind: str) -> None:
 
 
 def main(argv: list[str]) -> None:
+    gzip_level = None
+    if argv[:1] == ["--gzip-level"] and len(argv) > 1 and argv[1].isdigit():
+        gzip_level, argv = int(argv[1]), argv[2:]
     if argv[:1] == ["--hello"]:
         if len(argv) not in (2, 3) or not argv[1].isdigit() or (len(argv) == 3 and argv[2] not in SERVER_KINDS):
             sys.exit(USAGE)
@@ -89,7 +95,8 @@ def main(argv: list[str]) -> None:
     from backend.app import create_app
 
     database_url, data_dir, port = argv[0], Path(argv[1]), int(argv[2])
-    serve(create_app(bench_settings(database_url, data_dir)), port, argv[3] if len(argv) == 4 else "uvicorn")
+    app = create_app(bench_settings(database_url, data_dir, gzip_level))
+    serve(app, port, argv[3] if len(argv) == 4 else "uvicorn")
 
 
 if __name__ == "__main__":

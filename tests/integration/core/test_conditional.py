@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+
+from backend.app import create_app
+from backend.settings import Settings
+from tests.factories import TenantFixture
 
 GZIP = {"accept-encoding": "gzip"}
 
@@ -49,3 +55,25 @@ async def test_private_pages_and_errors_are_never_tagged(client: AsyncTestClient
     missing = await client.get("/s/no-such-service")
     assert missing.status_code == 404
     assert "etag" not in missing.headers
+
+
+async def test_behind_a_compressing_proxy_pages_leave_uncompressed_and_still_tagged(
+    settings: Settings, tenant: TenantFixture
+) -> None:
+    """RATHAUS_GZIP_LEVEL=0: the proxy compresses; the app's pages keep their tags and 304 answers."""
+    plain_app = create_app(dataclasses.replace(settings, gzip_level=0))
+    async with AsyncTestClient(plain_app, base_url=f"http://{tenant.host}") as client:
+        first = await client.get("/", headers=GZIP)
+        assert first.status_code == 200
+        assert "content-encoding" not in first.headers
+        assert int(first.headers["content-length"]) == len(first.content) > 512
+        again = await client.get("/", headers={**GZIP, "if-none-match": first.headers["etag"]})
+        assert again.status_code == 304 and again.content == b""
+        private = await client.get("/staff/login", headers=GZIP)
+        assert private.status_code == 200 and "etag" not in private.headers
+
+    fast_app = create_app(dataclasses.replace(settings, gzip_level=1))
+    async with AsyncTestClient(fast_app, base_url=f"http://{tenant.host}") as client:
+        packed = await client.get("/", headers=GZIP)
+        assert packed.headers["content-encoding"] == "gzip"
+        assert packed.headers["etag"] == first.headers["etag"], "the tag is the page's, whatever the compression"

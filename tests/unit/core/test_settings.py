@@ -40,6 +40,10 @@ def test_bad_values_give_a_clear_error() -> None:
         Settings.from_env({"RATHAUS_PORT": "eighty"})
     with pytest.raises(SettingsError):
         Settings.from_env({"RATHAUS_ENV": "staging"})
+    with pytest.raises(SettingsError, match="RATHAUS_GZIP_LEVEL"):
+        Settings.from_env({"RATHAUS_GZIP_LEVEL": "10"})
+    assert Settings.from_env({}).gzip_level == 6
+    assert Settings.from_env({"RATHAUS_GZIP_LEVEL": "0"}).gzip_level == 0
 
 
 def test_readme_settings_table_lists_every_variable() -> None:
