@@ -61,7 +61,7 @@ asyncio.run(main())
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--messages", type=int, default=2000)
-    p.add_argument("--batch", type=int, default=100, help="rows per round (the worker's default: 100)")
+    p.add_argument("--batch", type=int, default=250, help="rows per round (the worker's default: 250)")
     p.add_argument("--pg-host", default="127.0.0.1")
     p.add_argument("--pg-port", type=int, default=5432)
     p.add_argument("--pg-user", default="postgres")

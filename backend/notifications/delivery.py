@@ -55,6 +55,9 @@ from backend.tenants.models import Tenant
 from backend.tenants.urls import primary_hosts, public_url
 
 log = logging.getLogger("rathaus.delivery")
+# Rows per round of the worker's loop: larger rounds spread the database's work over more messages
+# (bench/push_bench.py: 35 % of the raw rate with 100, 40 % with 250); a crashed worker's claim delays as many.
+ROUND_SIZE = 250
 # How much of a push service's answer is read (an answer longer than this closes its connection).
 _PUSH_ANSWER_BYTES = 4096
 
@@ -175,7 +178,7 @@ class Deliverer:
 
     # --- the loop ------------------------------------------------------------------------------------
 
-    async def run_forever(self, stop: asyncio.Event, idle: float = 1.0, limit: int = 100) -> None:
+    async def run_forever(self, stop: asyncio.Event, idle: float = 1.0, limit: int = ROUND_SIZE) -> None:
         """Deliver until ``stop`` is set. While one round is sent, the next is claimed and loaded (when the last
         claim was full, so more is likely waiting): the database's work overlaps the sending instead of pausing it."""
         ahead: asyncio.Task[Round | None] | None = None
