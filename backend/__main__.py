@@ -104,14 +104,17 @@ def cmd_totp_code(args: argparse.Namespace) -> None:
         sys.exit("rathaus: that is not a key (letters A-Z and digits 2-7)")
 
 
-def _tenant_task(args: argparse.Namespace, task) -> None:  # type: ignore[no-untyped-def]
+def _tenant_task(args: argparse.Namespace, task, changed: list | None = None) -> None:  # type: ignore[no-untyped-def]
     """Run ``task(session, settings)`` in one operator transaction and print the lines it returns once committed.
 
+    The municipalities whose ids the task puts in ``changed`` are announced to the running instances once the
+    transaction is committed, so they forget what they cached of them (tenants/changes.py).
     A TenantError (or a slug or host taken at the same moment) ends with its message and exit status 1.
     """
     from sqlalchemy.exc import IntegrityError
 
     from backend.core.db import alchemy_config, unscoped_session
+    from backend.tenants.changes import tell_instances
     from backend.tenants.services import TenantError
 
     settings = _settings(args)
@@ -120,13 +123,21 @@ def _tenant_task(args: argparse.Namespace, task) -> None:  # type: ignore[no-unt
         db = alchemy_config(settings)
         try:
             async with unscoped_session(db) as session:
-                return await task(session, settings)  # type: ignore[no-any-return]
+                lines: list[str] = await task(session, settings)
         except TenantError as exc:
             sys.exit(f"rathaus: {exc}")
         except IntegrityError:
             sys.exit("rathaus: the slug or a host was taken by another municipality at the same moment")
         finally:
             await db.get_engine().dispose()
+        if changed:
+            told = [await tell_instances(settings, tenant_id) for tenant_id in changed]
+            lines.append(
+                "  running servers were told and show the change at once"
+                if all(told)
+                else "  running servers notice the change within 30 seconds"
+            )
+        return lines
 
     print("\n".join(asyncio.run(run())))
 
@@ -184,16 +195,16 @@ def cmd_tenant_active(args: argparse.Namespace) -> None:
     from backend.tenants.services import TenantService
 
     active = args.tenant_command == "enable"
+    changed: list = []
 
     async def task(session, settings):  # type: ignore[no-untyped-def]
         tenant = await TenantService(session).set_active(args.slug, active)
+        changed.append(tenant.id)
         if active:
-            done = f"{tenant.slug} is enabled: its pages answer and its notifications are sent again"
-        else:
-            done = f"{tenant.slug} is disabled: its addresses show a neutral 'not available' page and send nothing"
-        return [done, "  running servers notice the change within 30 seconds"]
+            return [f"{tenant.slug} is enabled: its pages answer and its notifications are sent again"]
+        return [f"{tenant.slug} is disabled: its addresses show a neutral 'not available' page and send nothing"]
 
-    _tenant_task(args, task)
+    _tenant_task(args, task, changed)
 
 
 def cmd_tenant_theme(args: argparse.Namespace) -> None:
@@ -202,12 +213,14 @@ def cmd_tenant_theme(args: argparse.Namespace) -> None:
     if (args.theme is None) == (not args.none):
         sys.exit("rathaus: give a theme name, or --none for the shipped look")
 
+    changed: list = []
+
     async def task(session, settings):  # type: ignore[no-untyped-def]
         tenant = await TenantService(session).set_theme(args.slug, args.theme, settings.themes_dir)
-        done = f"{tenant.slug} uses the theme {tenant.theme}" if tenant.theme else f"{tenant.slug} uses no theme"
-        return [done, "  running servers notice the change within 30 seconds"]
+        changed.append(tenant.id)
+        return [f"{tenant.slug} uses the theme {tenant.theme}" if tenant.theme else f"{tenant.slug} uses no theme"]
 
-    _tenant_task(args, task)
+    _tenant_task(args, task, changed)
 
 
 def cmd_staff_add(args: argparse.Namespace) -> None:
@@ -333,10 +346,14 @@ def cmd_worker(args: argparse.Namespace) -> None:
         from backend.core.storage import storage_for
 
         retention = asyncio.create_task(anonymise_expired(db, storage_for(settings), stop))
+        from backend.notifications.receipt import run_periodically as announce_missed
+
+        missed = asyncio.create_task(announce_missed(db, stop))
         try:
             await deliverer.run_forever(stop)
             await publisher
             await retention
+            await missed
         finally:
             await deliverer.aclose()
             await db.get_engine().dispose()

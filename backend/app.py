@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -62,11 +63,13 @@ from backend.inbox.statistics_pages import StatisticsController
 from backend.news import services as news_services
 from backend.news.controllers import NewsController, NewsPushController
 from backend.notifications import listeners as notification_listeners
+from backend.notifications import receipt as receipts
 from backend.notifications.controllers import DeliveriesController, PushController
 from backend.notifications.delivery import Deliverer
 from backend.notifications.metrics import outbox_figures
 from backend.open311.controllers import open311_router
 from backend.settings import Settings
+from backend.tenants import changes as tenant_changes
 from backend.tenants.admin import admin_router
 from backend.tenants.controllers import TenantController
 from backend.tenants.services import host_resolver
@@ -144,6 +147,7 @@ def create_app(settings: Settings) -> Litestar:
         worker: asyncio.Task[None] | None = None
         publisher: asyncio.Task[None] | None = None
         retention: asyncio.Task[None] | None = None
+        missed: asyncio.Task[None] | None = None
         deliverer = Deliverer(db, settings) if settings.run_worker else None
         if deliverer is not None:
             worker = asyncio.create_task(deliverer.run_forever(stop), name="rathaus-delivery")
@@ -153,11 +157,21 @@ def create_app(settings: Settings) -> Litestar:
             retention = asyncio.create_task(
                 case_retention.run_periodically(db, app.state.storage, stop), name="rathaus-retention"
             )
+            # A submission whose receipt a crash kept from being queued gets it now (notifications/receipt.py).
+            missed = asyncio.create_task(receipts.run_periodically(db, stop), name="rathaus-receipts")
         # Unsent drafts and their files expire (cases/cleanup.py); every instance may sweep.
         sweeper = asyncio.create_task(drafts_cleanup.run_periodically(db, app.state.storage, stop))
+        # An admin's change on any instance empties this instance's caches of that municipality (tenants/changes.py).
+        app.state.listening_for_changes = asyncio.Event()
+        config_listener = asyncio.create_task(
+            tenant_changes.listen(app, app.state.listening_for_changes), name="rathaus-config-changes"
+        )
         try:
             yield
         finally:
+            config_listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await config_listener
             stop.set()
             if worker is not None:
                 await worker
@@ -165,6 +179,8 @@ def create_app(settings: Settings) -> Litestar:
                 await publisher
             if retention is not None:
                 await retention
+            if missed is not None:
+                await missed
             await sweeper
             if deliverer is not None:
                 await deliverer.aclose()

@@ -177,6 +177,9 @@ class OverrideCache:
     def invalidate(self, tenant_id: uuid.UUID) -> None:
         self._entries.pop(tenant_id, None)
 
+    def clear(self) -> None:
+        self._entries.clear()
+
 
 def lazy(message: str) -> str:
     """Marks a string for extraction where it is defined; it is translated where it is shown."""

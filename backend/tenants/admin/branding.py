@@ -23,6 +23,7 @@ from backend.core.storage import Storage
 from backend.core.tenancy import TenantContext
 from backend.core.text import clean_line
 from backend.tenants.branding import ACCENT_UI_RATIO, PRIMARY_TEXT_RATIO, colour_problems, parse_colour
+from backend.tenants.changes import announce
 from backend.tenants.controllers import provide_icons
 from backend.tenants.logo import LogoRejected, clean_logo
 from backend.tenants.manifest import ICONS, SHORT_NAME_LIMIT, IconCache, short_name
@@ -51,8 +52,8 @@ def _form(
 
 
 async def _after_save(request: Request[Any, Any, State], tenant: TenantContext, logo: bytes | None) -> None:
-    """Empties the host cache (so every request sees the new branding) and draws the new icons."""
-    request.app.state.host_cache.clear()
+    """Every instance forgets the old branding (tenants/changes.py), and the new icons are drawn."""
+    announce(request.app, tenant.id)
     icons: IconCache = await provide_icons(request.app.state)
     for variant in ICONS:
         await run_cpu(icons.get, tenant, variant, logo)

@@ -14,6 +14,7 @@ from backend.accounts.services import StaffIdentity
 from backend.core.i18n import gettext as _
 from backend.core.tenancy import TenantContext
 from backend.settings import Settings
+from backend.tenants.changes import announce
 from backend.tenants.services import HostRefused, add_host, custom_hosts, remove_host
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -83,7 +84,7 @@ class HostsController(Controller):
             return await _form(request, staff, tenant, session, shown, {"host": _refusal(refused.reason, shown)}, 422)
         await session.commit()
         # The host may have been looked up (and found unknown) before: forget that at once.
-        request.app.state.host_cache.clear()
+        announce(request.app, tenant.id)
         return Redirect(path=f"{PAGE}?added=1", status_code=303)
 
     @post("/remove", status_code=200)
@@ -100,5 +101,5 @@ class HostsController(Controller):
             message = _("This municipality has no host name %(host)s.", host=host.strip()[:253])
             return await _form(request, staff, tenant, session, "", {"remove": message}, 422)
         await session.commit()
-        request.app.state.host_cache.clear()
+        announce(request.app, tenant.id)
         return Redirect(path=f"{PAGE}?removed=1", status_code=303)

@@ -14,6 +14,7 @@ from backend.accounts.services import StaffIdentity
 from backend.core.i18n import LANGUAGE_NAMES, SUPPORTED_LANGUAGES
 from backend.core.i18n import gettext as _
 from backend.core.tenancy import TenantContext
+from backend.tenants.changes import announce
 from backend.tenants.services import set_languages
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -72,5 +73,5 @@ class LanguagesController(Controller):
             return _form(staff, languages, default, errors, status=422)
         await set_languages(session, tenant.id, languages, default)
         await session.commit()
-        request.app.state.host_cache.clear()
+        announce(request.app, tenant.id)
         return Redirect(path=f"{PAGE}?saved=1", status_code=303)

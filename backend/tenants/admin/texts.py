@@ -18,6 +18,7 @@ from backend.core.i18n import gettext as _
 from backend.core.tenancy import TenantContext
 from backend.core.text import clean_text
 from backend.settings import Settings
+from backend.tenants.changes import announce
 from backend.tenants.wording import TEXT_LIMIT, WordingService
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -79,7 +80,7 @@ class TextsController(Controller):
         await service.save(msgid, texts)
         # Committed before the cache is emptied, so no request on this instance loads the old wording again.
         await session.commit()
-        request.app.state.text_overrides.invalidate(tenant.id)
+        announce(request.app, tenant.id)
         return Redirect(path="/staff/admin/texts?" + urlencode({"q": query, "saved": "1"}), status_code=303)
 
 

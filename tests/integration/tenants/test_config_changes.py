@@ -1,0 +1,95 @@
+"""A municipality's change saved on one app instance shows on every other instance at once (tenants/changes.py),
+not only when that instance's caches run out (30 s)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from backend.__main__ import main
+from backend.app import create_app
+from backend.settings import Settings
+from tests.conftest import csrf_token
+from tests.factories import TenantFixture
+from tests.helpers import login
+
+
+async def _changed_on_the_other(client: AsyncTestClient, path: str, wanted: str) -> bool:
+    for _ in range(50):  # bounded: 5 s, far below the caches' 30 s
+        if wanted in (await client.get(path)).text:
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def test_a_branding_and_a_wording_change_on_one_instance_show_on_another_at_once(
+    settings: Settings, tenant: TenantFixture
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("the embedded default is one process: there is no other instance to tell")
+    one, two = create_app(settings), create_app(settings)
+    base = f"http://{tenant.host}"
+    async with AsyncTestClient(one, base_url=base) as admin, AsyncTestClient(two, base_url=base) as citizen:
+        await asyncio.wait_for(two.state.listening_for_changes.wait(), timeout=10)
+        before = (await citizen.get("/", headers={"Accept-Language": "en"})).text
+        assert "Stadt Nordhafen" not in before  # the other instance now holds the old branding in its cache
+
+        assert (await login(admin, tenant.admin_email, tenant.password)).status_code == 303
+        page = await admin.get("/staff/admin/branding")
+        saved = await admin.post(
+            "/staff/admin/branding",
+            data={
+                "_csrf_token": csrf_token(page.text),
+                "name": "Stadt Nordhafen",
+                "primary_color": "#0b6e4f",
+                "primary_color_text": "#0b6e4f",
+                "accent_color": "#005a9c",
+                "accent_color_text": "#005a9c",
+            },
+            follow_redirects=False,
+        )
+        assert saved.status_code == 303, saved.text
+        assert await _changed_on_the_other(citizen, "/", "Stadt Nordhafen")
+
+        # The municipality's own wording of a text (core/i18n.py's OverrideCache) follows the same way.
+        assert "Womit dürfen wir helfen?" not in (await citizen.get("/")).text
+        page = await admin.get("/staff/admin/texts", params={"q": "can we do"})
+        worded = await admin.post(
+            "/staff/admin/texts",
+            data={
+                "_csrf_token": csrf_token(page.text),
+                "msgid": "What can we do for you?",
+                "q": "",
+                "override_de": "Womit dürfen wir helfen?",
+                "override_en": "",
+            },
+            follow_redirects=False,
+        )
+        assert worded.status_code == 303, worded.text
+        assert await _changed_on_the_other(citizen, "/", "Womit dürfen wir helfen?")
+
+
+async def test_disabling_a_municipality_with_the_command_reaches_a_running_instance_at_once(
+    settings: Settings, tenant: TenantFixture, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("the embedded default is one process: there is no other instance to tell")
+    monkeypatch.setenv("RATHAUS_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("RATHAUS_DATA_DIR", str(settings.data_dir))
+    app = create_app(settings)
+    async with AsyncTestClient(app, base_url=f"http://{tenant.host}") as citizen:
+        await asyncio.wait_for(app.state.listening_for_changes.wait(), timeout=10)
+        assert (await citizen.get("/")).status_code == 200  # the running instance now holds the town in its cache
+        try:
+            await asyncio.to_thread(main, ["tenant", "disable", tenant.slug])
+            assert "told and show the change at once" in capsys.readouterr().out
+            for _ in range(50):  # bounded: 5 s, far below the cache's 30 s
+                if (await citizen.get("/")).status_code == 503:
+                    break
+                await asyncio.sleep(0.1)
+            assert (await citizen.get("/")).status_code == 503
+        finally:
+            await asyncio.to_thread(main, ["tenant", "enable", tenant.slug])
+        assert (await citizen.get("/")).status_code == 200
