@@ -52,7 +52,7 @@ from backend.core.security import EdgeMiddleware
 from backend.core.sessions import StaffSessionConfig
 from backend.core.storage import storage_for
 from backend.core.templating import template_config
-from backend.core.tenancy import HostCache, TenancyMiddleware
+from backend.core.tenancy import HostCache, TenancyMiddleware, TenantData
 from backend.core.text import ControlCharacterGuard
 from backend.inbox.controllers import InboxController
 from backend.inbox.external import ExternalController
@@ -142,6 +142,7 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.host_cache = HostCache(host_resolver(db.create_session_maker(), settings.base_domain))
         app.state.text_overrides = i18n.OverrideCache(override_loader(db.create_session_maker()))
+        app.state.tenant_data = TenantData()
         app.state.limiter = make_rate_limiter(settings.redis_url, db.get_engine(), settings.is_sqlite)
         stop = asyncio.Event()
         worker: asyncio.Task[None] | None = None
@@ -298,4 +299,6 @@ def create_app(settings: Settings) -> Litestar:
     app.asgi_handler = EdgeMiddleware(app.asgi_handler, https=settings.https)
     # Outside that: the request id and the request metrics see every answer as the client gets it.
     app.asgi_handler = RequestObserver(app.asgi_handler)
+    # A committed change of a municipality's kept data is announced to every instance (tenants/changes.py).
+    tenant_changes.attach(db.get_engine(), app)
     return app

@@ -31,7 +31,7 @@ from backend.core.downloads import stored_file
 from backend.core.errors import NotFound
 from backend.core.limits import UPLOAD_BODY_LIMIT
 from backend.core.storage import Storage
-from backend.core.tenancy import tenant_of
+from backend.core.tenancy import TenantData, tenant_of
 from backend.tenants.privacy import privacy_notice
 
 
@@ -94,6 +94,7 @@ class CitizenCaseController(Controller):
     async def form(
         self,
         slug: FromPath[str],
+        request: Request[Any, Any, State],
         catalogue: NamedDependency[CatalogueService],
         cases: NamedDependency[CaseService],
         draft: FromQuery[str] = "",
@@ -107,7 +108,14 @@ class CitizenCaseController(Controller):
             if state is not None:
                 return Template("form.html", context=state.context(), headers=NO_STORE)
         await read_only(catalogue.session)  # nothing to write: no BEGIN and COMMIT round trips
-        service, version, definition = await catalogue.form_for(slug)
+
+        async def current() -> tuple[tuple[Service, FormVersion, FormDefinition], None]:
+            return await catalogue.form_for(slug), None
+
+        # Kept per municipality like the home page's services (a changed service or a new form version is a
+        # change of the service: every instance forgets it, tenants/changes.py); an unknown slug is not kept.
+        kept: TenantData = request.app.state.tenant_data
+        service, version, definition = await kept.get(catalogue.tenant.id, f"form:{slug}", current)
         # The key is left empty for the device to make; without JavaScript the server makes it on the next step.
         state = FormState(service, version, definition, "", FormResult(), {})
         return Template("form.html", context=state.context())

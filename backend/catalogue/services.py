@@ -106,9 +106,10 @@ class CatalogueService:
     async def list_services(self) -> list[Service]:
         return list(await self.session.scalars(ACTIVE_SERVICES))
 
-    async def search(self, query: str) -> list[Category]:
-        """Active services grouped by category (best match first), found by names, texts and keywords."""
-        services = search.rank(await self.list_services(), query)
+    async def search(self, query: str, services: list[Service] | None = None) -> list[Category]:
+        """Active services grouped by category (best match first), found by names, texts and keywords; among
+        ``services`` when given (the list kept for the home page), else among those loaded now."""
+        services = search.rank(await self.list_services() if services is None else services, query)
         groups: dict[str, list[Service]] = {}
         for s in services:
             groups.setdefault(translate_text(s.category), []).append(s)

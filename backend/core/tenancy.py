@@ -127,6 +127,44 @@ class HostCache:
         self._entries.clear()
 
 
+class TenantData:
+    """What a municipality's citizen pages show of its own data and rarely changes (its services, its current
+    news), kept per municipality for a short time. A committed change of that data empties the municipality's
+    entries on every instance at once (tenants/changes.py); ``until`` bounds an entry further (news that
+    starts or ends)."""
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self._ttl = ttl
+        self._entries: dict[tuple[uuid.UUID, str], tuple[float, Any]] = {}
+        self._generation = 0
+
+    async def get(
+        self, tenant_id: uuid.UUID, name: str, load: Callable[[], Awaitable[tuple[Any, float | None]]]
+    ) -> Any:
+        """The kept value, or ``load()``'s: (value, seconds it stays true, or None for as long as the ttl)."""
+        now = time.monotonic()
+        hit = self._entries.get((tenant_id, name))
+        if hit and hit[0] > now:
+            return hit[1]
+        # A change announced while loading makes what was loaded suspect: it is used once but not kept.
+        generation = self._generation
+        value, lasts = await load()
+        if generation == self._generation:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[(tenant_id, name)] = (now + (self._ttl if lasts is None else min(self._ttl, lasts)), value)
+        return value
+
+    def forget(self, tenant_id: uuid.UUID | None) -> None:
+        """Everything of one municipality, or of all (None)."""
+        self._generation += 1
+        if tenant_id is None:
+            self._entries.clear()
+            return
+        for key in [k for k in self._entries if k[0] == tenant_id]:
+            del self._entries[key]
+
+
 class TenancyMiddleware(ASGIMiddleware):
     """Sets ``state.tenant`` (None on the platform's own host) and ``state.language``.
 

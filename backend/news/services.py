@@ -177,6 +177,17 @@ class NewsService:
             return list(await self.session.scalars(CURRENT_NEWS_FIRST, {"now": _now(), "limit": limit}))
         return list(await self.session.scalars(CURRENT_NEWS, {"now": _now()}))
 
+    async def current_and_until(self, limit: int) -> tuple[list[NewsItem], float | None]:
+        """``current(limit)``, and the seconds until an announcement starts or ends (None: none will), after
+        which the list may differ: how long it may be kept."""
+        now = _now()
+        items = list(await self.session.scalars(CURRENT_NEWS_FIRST, {"now": now, "limit": limit}))
+        mine = NewsItem.tenant_id == self.tenant.id
+        starts = select(func.min(NewsItem.valid_from)).where(mine, NewsItem.valid_from > now).scalar_subquery()
+        ends = select(func.min(NewsItem.valid_until)).where(mine, NewsItem.valid_until > now).scalar_subquery()
+        changes = [t for t in (await self.session.execute(select(starts, ends))).one() if t is not None]
+        return items, (min(changes) - now).total_seconds() if changes else None
+
     async def get(self, news_id: uuid.UUID) -> NewsItem:
         item = await self.session.scalar(select(NewsItem).where(NewsItem.id == news_id))
         if item is None:

@@ -13,6 +13,7 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.catalogue.models import Service
 from backend.catalogue.services import CatalogueService
 from backend.core import i18n
 from backend.core.db import read_only
@@ -21,11 +22,12 @@ from backend.core.errors import NotFound
 from backend.core.offload import run_cpu
 from backend.core.security import is_local_path as _is_local_path
 from backend.core.storage import Storage
-from backend.core.tenancy import TenantContext, tenant_of
+from backend.core.tenancy import TenantContext, TenantData, tenant_of
+from backend.news.models import NewsItem
 from backend.news.services import NewsService
 from backend.news.services import label_map as news_labels
 from backend.settings import Settings
-from backend.tenants import manifest
+from backend.tenants import changes, manifest
 from backend.tenants.branding import theme_css
 from backend.tenants.legal import LegalService, render_text, titles
 from backend.tenants.services import TenantService
@@ -41,6 +43,9 @@ async def provide_icons(state: State) -> manifest.IconCache:
 
 # The home page shows the most important current announcements; /news has all of them.
 HOME_NEWS = 3
+# The home page's services and announcements are kept per municipality (core/tenancy.py's TenantData): a
+# committed change of either empties them on every instance.
+changes.watch(Service, NewsItem)
 
 
 class TenantController(Controller):
@@ -59,10 +64,16 @@ class TenantController(Controller):
         if tenant is None:
             tenants = await TenantService(session).list_active()
             return Template("platform.html", context={"tenants": tenants, "port": _port(request)})
-        categories = await CatalogueService(session, tenant).search(q[:100])
+        catalogue = CatalogueService(session, tenant)
+        kept: TenantData = request.app.state.tenant_data
+
+        async def services() -> tuple[list[Service], None]:
+            return await catalogue.list_services(), None
+
+        categories = await catalogue.search(q[:100], await kept.get(tenant.id, "services", services))
         if request.htmx and request.htmx.target == "service-list":
             return Template("_services.html", context={"categories": categories, "q": q[:100]})
-        news = await NewsService(session, tenant).current(limit=HOME_NEWS)
+        news = await kept.get(tenant.id, "news", lambda: NewsService(session, tenant).current_and_until(HOME_NEWS))
         return Template(
             "home.html", context={"categories": categories, "q": q[:100], "news": news, "labels": news_labels()}
         )

@@ -4,12 +4,15 @@ not only when that instance's caches run out (30 s)."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 
 import pytest
 from litestar.testing import AsyncTestClient
 
 from backend.__main__ import main
 from backend.app import create_app
+from backend.core.db import alchemy_config, tenant_session
+from backend.news.models import NewsItem
 from backend.settings import Settings
 from tests.conftest import csrf_token
 from tests.factories import TenantFixture
@@ -93,3 +96,56 @@ async def test_disabling_a_municipality_with_the_command_reaches_a_running_insta
         finally:
             await asyncio.to_thread(main, ["tenant", "enable", tenant.slug])
         assert (await citizen.get("/")).status_code == 200
+
+
+# --- what the home page keeps: services and current news ------------------------------------------------
+
+
+async def test_a_service_adopted_on_one_instance_shows_on_every_instances_home_page_at_once(
+    settings: Settings, tenant: TenantFixture
+) -> None:
+    one, two = create_app(settings), create_app(settings)
+    base = f"http://{tenant.host}"
+    async with AsyncTestClient(one, base_url=base) as admin, AsyncTestClient(two, base_url=base) as citizen:
+        await asyncio.wait_for(two.state.listening_for_changes.wait(), timeout=10)
+        link = 'href="/s/hundeanmeldung"'
+        # Both instances keep the home page's services now, without the dog registration.
+        assert link not in (await admin.get("/")).text and link not in (await citizen.get("/")).text
+
+        assert (await login(admin, tenant.admin_email, tenant.password)).status_code == 303
+        page = await admin.get("/staff/admin/catalogue")
+        adopted = await admin.post(
+            "/staff/admin/catalogue/hundeanmeldung/adopt",
+            data={"_csrf_token": csrf_token(page.text)},
+            follow_redirects=False,
+        )
+        assert adopted.status_code == 303
+        assert link in (await admin.get("/")).text, "the instance that saved it forgets at once"
+        if settings.is_sqlite:
+            return  # one process serves the embedded default: there is no other instance to tell
+        assert await _changed_on_the_other(citizen, "/", link)
+
+
+async def test_an_announcement_shows_on_the_home_page_when_it_starts_though_the_page_is_kept(
+    settings: Settings, tenant: TenantFixture
+) -> None:
+    app = create_app(settings)
+    async with AsyncTestClient(app, base_url=f"http://{tenant.host}") as citizen:
+        starts = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=1.5)
+        db = alchemy_config(settings)
+        async with tenant_session(db, tenant.id) as session:
+            session.add(
+                NewsItem(
+                    tenant_id=tenant.id,
+                    title="Wasserrohrbruch in der Hauptstraße",
+                    text="Bitte umfahren.",
+                    category="traffic",
+                    valid_from=starts,
+                    push_round=1,
+                    pushed_round=1,
+                )
+            )
+        await db.get_engine().dispose()
+        assert "Wasserrohrbruch" not in (await citizen.get("/")).text  # kept now, but only until it starts
+        await asyncio.sleep(max(0.0, (starts - datetime.datetime.now(datetime.UTC)).total_seconds()) + 0.2)
+        assert "Wasserrohrbruch" in (await citizen.get("/")).text
