@@ -227,13 +227,19 @@ async def test_crashed_worker_claim_runs_out_and_the_message_still_arrives_once(
     assert len(push.for_device(device)) == 1
 
 
+async def _case_followed_by(client: Client, tenant: TenantFixture, push: PushService, n: int) -> list[dict]:
+    """A new case that ``n`` devices follow; returns the devices."""
+    tracking = await submit_case(client, tenant, photo=False)
+    devices = [push.subscribe() for _ in range(n)]
+    for device in devices:
+        await follow(client, tracking, device)
+    return devices
+
+
 async def test_two_workers_deliver_each_message_once(
     client: Client, tenant: TenantFixture, push: PushService, clerk_of, settings: Settings
 ) -> None:
-    tracking = await submit_case(client, tenant, photo=False)
-    devices = [push.subscribe() for _ in range(30)]
-    for device in devices:
-        await follow(client, tracking, device)
+    devices = await _case_followed_by(client, tenant, push, 30)
     clerk = await clerk_of(tenant)
     await clerk.set_status("in_review")
     await clerk.set_status("in_progress")
@@ -256,10 +262,7 @@ async def test_two_workers_deliver_each_message_once(
 async def test_the_worker_loop_claims_the_next_round_while_sending_and_hands_it_back_when_stopped(
     client: Client, tenant: TenantFixture, push: PushService, clerk_of, settings: Settings
 ) -> None:
-    tracking = await submit_case(client, tenant, photo=False)
-    devices = [push.subscribe() for _ in range(30)]
-    for device in devices:
-        await follow(client, tracking, device)
+    devices = await _case_followed_by(client, tenant, push, 30)
     clerk = await clerk_of(tenant)
     await clerk.set_status("in_review")
     stop = asyncio.Event()

@@ -4,7 +4,9 @@ not only when that instance's caches run out (30 s)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
+from collections.abc import AsyncIterator
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -14,9 +16,18 @@ from backend.app import create_app
 from backend.core.db import alchemy_config, tenant_session
 from backend.news.models import NewsItem
 from backend.settings import Settings
-from tests.conftest import csrf_token
 from tests.factories import TenantFixture
-from tests.helpers import login
+from tests.helpers import Client, login, staff_post
+
+
+@contextlib.asynccontextmanager
+async def two_instances(settings: Settings, tenant: TenantFixture) -> AsyncIterator[tuple[Client, Client]]:
+    """Two app instances on one database, the second listening for announced changes."""
+    one, two = create_app(settings), create_app(settings)
+    base = f"http://{tenant.host}"
+    async with AsyncTestClient(one, base_url=base) as first, AsyncTestClient(two, base_url=base) as second:
+        await asyncio.wait_for(two.state.listening_for_changes.wait(), timeout=10)
+        yield first, second
 
 
 async def _changed_on_the_other(client: AsyncTestClient, path: str, wanted: str) -> bool:
@@ -32,44 +43,26 @@ async def test_a_branding_and_a_wording_change_on_one_instance_show_on_another_a
 ) -> None:
     if settings.is_sqlite:
         pytest.skip("the embedded default is one process: there is no other instance to tell")
-    one, two = create_app(settings), create_app(settings)
-    base = f"http://{tenant.host}"
-    async with AsyncTestClient(one, base_url=base) as admin, AsyncTestClient(two, base_url=base) as citizen:
-        await asyncio.wait_for(two.state.listening_for_changes.wait(), timeout=10)
+    async with two_instances(settings, tenant) as (admin, citizen):
         before = (await citizen.get("/", headers={"Accept-Language": "en"})).text
         assert "Stadt Nordhafen" not in before  # the other instance now holds the old branding in its cache
 
         assert (await login(admin, tenant.admin_email, tenant.password)).status_code == 303
-        page = await admin.get("/staff/admin/branding")
-        saved = await admin.post(
-            "/staff/admin/branding",
-            data={
-                "_csrf_token": csrf_token(page.text),
-                "name": "Stadt Nordhafen",
-                "primary_color": "#0b6e4f",
-                "primary_color_text": "#0b6e4f",
-                "accent_color": "#005a9c",
-                "accent_color_text": "#005a9c",
-            },
-            follow_redirects=False,
-        )
+        colours = {
+            "primary_color": "#0b6e4f",
+            "primary_color_text": "#0b6e4f",
+            "accent_color": "#005a9c",
+            "accent_color_text": "#005a9c",
+        }
+        branding = "/staff/admin/branding"
+        saved = await staff_post(admin, branding, branding, {"name": "Stadt Nordhafen", **colours})
         assert saved.status_code == 303, saved.text
         assert await _changed_on_the_other(citizen, "/", "Stadt Nordhafen")
 
         # The municipality's own wording of a text (core/i18n.py's OverrideCache) follows the same way.
         assert "Womit dürfen wir helfen?" not in (await citizen.get("/")).text
-        page = await admin.get("/staff/admin/texts", params={"q": "can we do"})
-        worded = await admin.post(
-            "/staff/admin/texts",
-            data={
-                "_csrf_token": csrf_token(page.text),
-                "msgid": "What can we do for you?",
-                "q": "",
-                "override_de": "Womit dürfen wir helfen?",
-                "override_en": "",
-            },
-            follow_redirects=False,
-        )
+        wording = {"msgid": "What can we do for you?", "q": "", "override_de": "Womit dürfen wir helfen?"}
+        worded = await staff_post(admin, "/staff/admin/texts", "/staff/admin/texts", {**wording, "override_en": ""})
         assert worded.status_code == 303, worded.text
         assert await _changed_on_the_other(citizen, "/", "Womit dürfen wir helfen?")
 
@@ -104,21 +97,13 @@ async def test_disabling_a_municipality_with_the_command_reaches_a_running_insta
 async def test_a_service_adopted_on_one_instance_shows_on_every_instances_home_page_at_once(
     settings: Settings, tenant: TenantFixture
 ) -> None:
-    one, two = create_app(settings), create_app(settings)
-    base = f"http://{tenant.host}"
-    async with AsyncTestClient(one, base_url=base) as admin, AsyncTestClient(two, base_url=base) as citizen:
-        await asyncio.wait_for(two.state.listening_for_changes.wait(), timeout=10)
+    async with two_instances(settings, tenant) as (admin, citizen):
         link = 'href="/s/hundeanmeldung"'
         # Both instances keep the home page's services now, without the dog registration.
         assert link not in (await admin.get("/")).text and link not in (await citizen.get("/")).text
 
         assert (await login(admin, tenant.admin_email, tenant.password)).status_code == 303
-        page = await admin.get("/staff/admin/catalogue")
-        adopted = await admin.post(
-            "/staff/admin/catalogue/hundeanmeldung/adopt",
-            data={"_csrf_token": csrf_token(page.text)},
-            follow_redirects=False,
-        )
+        adopted = await staff_post(admin, "/staff/admin/catalogue", "/staff/admin/catalogue/hundeanmeldung/adopt", {})
         assert adopted.status_code == 303
         assert link in (await admin.get("/")).text, "the instance that saved it forgets at once"
         if settings.is_sqlite:
