@@ -147,11 +147,14 @@ async def announce_missed(db: SQLAlchemyAsyncConfig, now: datetime.datetime | No
 
 
 async def run_periodically(db: SQLAlchemyAsyncConfig, stop: asyncio.Event, every: float = SWEEP_EVERY_SECONDS) -> None:
-    """Beside the delivery worker; every instance may run it (the rows' ids prevent doubles)."""
+    """Beside the delivery worker; every instance may run it (the rows' ids prevent doubles). The first look comes
+    one interval after the start, so a fleet of workers started together does not sweep all at once."""
     while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
+        if stop.is_set():
+            return
         try:
             await announce_missed(db)
         except Exception:  # a failed round is retried on the next one
             log.exception("looking for submissions without their receipt failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=every)
