@@ -130,8 +130,8 @@ class HostCache:
 class TenantData:
     """What a municipality's citizen pages show of its own data and rarely changes (its services, its current
     news), kept per municipality for a short time. A committed change of that data empties the municipality's
-    entries on every instance at once (tenants/changes.py); ``until`` bounds an entry further (news that
-    starts or ends)."""
+    entries on every instance at once (tenants/changes.py); a loader may bound its entry's life further (news
+    that starts or ends)."""
 
     def __init__(self, ttl: float = 30.0) -> None:
         self._ttl = ttl
