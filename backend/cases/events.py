@@ -5,8 +5,12 @@ from __future__ import annotations
 import datetime
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from backend.core.events import Event
+
+if TYPE_CHECKING:
+    from backend.cases.models import Case
 
 
 @dataclass(frozen=True)
@@ -44,3 +48,18 @@ class CaseSubmitted(Event):
     contact_email: str | None
     service_name: dict[str, str]
     created_at: datetime.datetime
+
+    @classmethod
+    def of(cls, case: Case, tenant_name: str, service_name: dict[str, str]) -> CaseSubmitted:
+        """The event of a saved case (when it is submitted, and again when a lost announcement is made up for)."""
+        return cls(
+            tenant_id=case.tenant_id,
+            tenant_name=tenant_name,
+            case_id=case.id,
+            reference=case.reference,
+            tracking_token=case.tracking_token,
+            language=case.language,
+            contact_email=case.contact_email,
+            service_name=service_name,
+            created_at=case.created_at,
+        )

@@ -330,20 +330,7 @@ class CaseService:
         if service_name is None:
             service = await self.session.get(Service, case.service_id)
             service_name = dict(service.name or {}) if service is not None else {}
-        await emit(
-            self.session,
-            CaseSubmitted(
-                tenant_id=self.tenant.id,
-                tenant_name=self.tenant.name,
-                case_id=case.id,
-                reference=case.reference,
-                tracking_token=case.tracking_token,
-                language=case.language,
-                contact_email=case.contact_email,
-                service_name=service_name,
-                created_at=case.created_at,
-            ),
-        )
+        await emit(self.session, CaseSubmitted.of(case, self.tenant.name, service_name))
 
     async def _insert_case(
         self,

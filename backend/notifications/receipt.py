@@ -129,20 +129,7 @@ async def announce_missed(db: SQLAlchemyAsyncConfig, now: datetime.datetime | No
         ).all()
         for case, tenant_name, service_name in rows:
             log.warning("case %s had no receipt or webhook rows after its submission: queued now", case.id)
-            await emit(
-                session,
-                CaseSubmitted(
-                    tenant_id=case.tenant_id,
-                    tenant_name=tenant_name,
-                    case_id=case.id,
-                    reference=case.reference,
-                    tracking_token=case.tracking_token,
-                    language=case.language,
-                    contact_email=case.contact_email,
-                    service_name=dict(service_name or {}),
-                    created_at=case.created_at,
-                ),
-            )
+            await emit(session, CaseSubmitted.of(case, tenant_name, dict(service_name or {})))
         return [case.id for case, _, _ in rows]
 
 

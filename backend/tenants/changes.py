@@ -1,8 +1,8 @@
 """A municipality's settings or data changed: every app instance forgets what it cached of them, at once.
 
 Each instance keeps a municipality's context (name, colours, host names, languages; core/tenancy.py's HostCache),
-its own wording (core/i18n.py's OverrideCache) and what its citizen pages list (its services and current news;
-core/tenancy.py's TenantData) for up to 30 seconds. When an admin saves a change, the
+its own wording (core/i18n.py's OverrideCache) and what its citizen pages show of its data (its services, their
+forms and its current news; core/tenancy.py's TenantData) for up to 30 seconds. When an admin saves a change, the
 instance that saved it empties its caches and announces the change on the channel ``rathaus_config`` — the
 channels of the live updates (core/live.py): PostgreSQL LISTEN/NOTIFY, or Redis when it is configured. Every
 instance listens from its start and empties its caches when it hears of a change, so the next request
@@ -10,8 +10,9 @@ anywhere shows the new branding. An instance that misses an announcement (its co
 dropped) still shows the change within the caches' 30 seconds.
 
 Settings are announced by the pages that save them (``announce``). Data is announced by itself: a committed
-session that added, changed or deleted a row of a watched model (``watch``; services, forms and news watch
-themselves) announces the municipalities of those rows, wherever the change was made.
+session that added, changed or deleted a row of a watched model (``watch``: tenants/controllers.py names
+``Service`` and ``NewsItem``; a new form version is published by changing its service) announces the
+municipalities of those rows, wherever in the app the change was made.
 """
 
 from __future__ import annotations
