@@ -153,6 +153,9 @@ def cmd_tenant_create(args: argparse.Namespace) -> None:
     if args.name and (not args.state or not args.admin_email):
         sys.exit(f"rathaus: --state ({' '.join(STATES)}) and --admin-email are required")
 
+    # A running instance may have looked the new address up already and keeps "unknown" for a while: tell it.
+    changed: list = []
+
     async def task(session, settings):  # type: ignore[no-untyped-def]
         done = await roll_in(
             session,
@@ -164,6 +167,7 @@ def cmd_tenant_create(args: argparse.Namespace) -> None:
             standard_services=args.standard_services,
             primary_color=args.color,
         )
+        changed.append(done.tenant.id)
         site = public_origin(settings, done.tenant.slug, (args.host or [None])[0])
         lines = [f"created {done.tenant.slug}: {site}/"]
         if args.standard_services:
@@ -172,7 +176,7 @@ def cmd_tenant_create(args: argparse.Namespace) -> None:
             lines.append(f"  admin {done.admin_email}: set a password within 72 hours at {site}{done.invite_path}")
         return lines
 
-    _tenant_task(args, task)
+    _tenant_task(args, task, changed)
 
 
 def cmd_tenant_list(args: argparse.Namespace) -> None:

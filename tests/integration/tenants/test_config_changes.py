@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import secrets
 from collections.abc import AsyncIterator
 
 import pytest
@@ -89,6 +90,29 @@ async def test_disabling_a_municipality_with_the_command_reaches_a_running_insta
         finally:
             await asyncio.to_thread(main, ["tenant", "enable", tenant.slug])
         assert (await citizen.get("/")).status_code == 200
+
+
+async def test_a_municipality_rolled_in_with_the_command_answers_on_a_running_instance_at_once(
+    settings: Settings, tenant: TenantFixture, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if settings.is_sqlite:
+        pytest.skip("the embedded default is one process: there is no other instance to tell")
+    monkeypatch.setenv("RATHAUS_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("RATHAUS_DATA_DIR", str(settings.data_dir))
+    slug = f"neu-{secrets.token_hex(4)}"
+    app = create_app(settings)
+    async with AsyncTestClient(app, base_url=f"http://{slug}.{settings.base_domain}") as citizen:
+        await asyncio.wait_for(app.state.listening_for_changes.wait(), timeout=10)
+        # Someone tried the address before the roll-in: the instance now keeps it as unknown.
+        assert (await citizen.get("/")).status_code == 404
+        args = ["tenant", "create", slug, "--name", "Gemeinde Neuhausen", "--state", "BY"]
+        await asyncio.to_thread(main, [*args, "--admin-email", f"admin@{slug}.example"])
+        assert "told and show the change at once" in capsys.readouterr().out
+        for _ in range(50):  # bounded: 5 s, far below the cache's 30 s
+            if (await citizen.get("/")).status_code == 200:
+                break
+            await asyncio.sleep(0.1)
+        assert "Gemeinde Neuhausen" in (await citizen.get("/")).text
 
 
 # --- what the home page keeps: services and current news ------------------------------------------------
