@@ -23,6 +23,7 @@ from backend.catalogue.models import Service
 from backend.core import i18n
 from backend.core.errors import NotFound
 from backend.core.i18n import gettext as _
+from backend.core.sqlite import SHORT_READ
 from backend.core.text import clean_text
 
 MAX_MESSAGE = 5000
@@ -195,6 +196,7 @@ class DuplicateService:
                 select(Case.reference, Case.status, Case.updated_at, Service.workflow)
                 .join(Service, Service.id == Case.service_id)
                 .where(Case.id == case.duplicate_of_id)
+                .execution_options(**SHORT_READ)
             )
         ).first()
         if row is None:

@@ -22,6 +22,7 @@ from backend.catalogue.models import Service
 from backend.core.db import Base, TenantOwned, reusable
 from backend.core.errors import BadRequest, Conflict, NotFound
 from backend.core.i18n import gettext as _
+from backend.core.sqlite import SHORT_READ
 
 DEFAULT_REOPEN_DAYS = 14
 MAX_COMMENT = 2000
@@ -89,7 +90,10 @@ class ServiceFigures:
 
 
 ANSWERS_OF_CASE = reusable(
-    select(CaseFeedback).where(CaseFeedback.case_id == bindparam("case_id")).order_by(CaseFeedback.round)
+    select(CaseFeedback)
+    .where(CaseFeedback.case_id == bindparam("case_id"))
+    .order_by(CaseFeedback.round)
+    .execution_options(**SHORT_READ)
 )
 
 

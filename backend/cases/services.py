@@ -27,6 +27,7 @@ from backend.core import live
 from backend.core.db import read_only, reusable, without_transaction
 from backend.core.errors import Conflict, NotFound
 from backend.core.events import emit
+from backend.core.sqlite import SHORT_READ
 from backend.core.storage import Storage
 from backend.core.tenancy import TenantContext
 from backend.core.text import clean_text
@@ -138,6 +139,7 @@ def _case_page(which: ColumnElement[bool], *, public: bool) -> Select[Any]:
         .outerjoin(CaseEvent, timeline)
         .where(which)
         .order_by(CaseEvent.created_at, CaseEvent.id)
+        .execution_options(**SHORT_READ)
     )
     if public:
         # The citizen's page shows the service's name (and its wording of the statuses) only: its other texts
@@ -465,7 +467,10 @@ class CaseService:
         ):
             shown = {e.id for e in events}
             found = await self.session.scalars(
-                select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.created_at)
+                select(Attachment)
+                .where(Attachment.case_id == case.id)
+                .order_by(Attachment.created_at)
+                .execution_options(**SHORT_READ)
             )
             for a in found:
                 if a.event_id is None:
@@ -514,7 +519,9 @@ class CaseService:
         return case_id  # type: ignore[no-any-return]
 
     async def case_id_for_token(self, token: str) -> uuid.UUID:
-        case_id = await self.session.scalar(select(Case.id).where(Case.tracking_token == token))
+        case_id = await self.session.scalar(
+            select(Case.id).where(Case.tracking_token == token).execution_options(**SHORT_READ)
+        )
         if case_id is None:
             raise NotFound()
         return case_id  # type: ignore[no-any-return]

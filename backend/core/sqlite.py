@@ -10,12 +10,19 @@ serves the requests.
 Here a statement is one trip: the cursor is opened, executed, read and closed on the connection's thread in
 one call. A rollback or commit of a connection that has no transaction open does nothing in SQLite, so it
 makes no trip either. Server-side cursors (results read in chunks) keep the adapter's own behaviour.
+
+A short read makes no trip at all: a statement marked ``SHORT_READ`` (a case by its token, the rows of one
+case) runs on the event loop's thread. It takes less time there than the trip would, and a reader never waits
+for a writer in SQLite's WAL mode. Only reads that look rows up by a key are marked: a long read (a list, a
+count over a town) keeps the connection's thread, so that other requests go on while it runs. The mark
+means nothing to PostgreSQL.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -26,9 +33,23 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.util.concurrency import await_only
 
+# An execution option (``statement.execution_options(**SHORT_READ)``) for reads of a few rows by a key.
+SHORT_READ = {"rathaus_short_read": True}
+
+_T = TypeVar("_T")
+
+
+async def _here(run: Callable[[], _T]) -> _T:
+    """Run on the event loop's thread, as a coroutine: SQLAlchemy's async layer expects each call to await."""
+    return run()
+
 
 class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
-    __slots__ = ()
+    __slots__ = ("short",)
+
+    def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:
+        super().__init__(adapt_connection)
+        self.short = False  # set by _mark_short_reads just before execute
 
     def execute(self, operation: Any, parameters: Any = None) -> None:
         def run() -> tuple[Any, Any, int, int | None]:
@@ -41,7 +62,8 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
                 cursor.close()
 
         try:
-            description, rows, rowcount, lastrowid = self.await_(self._connection._execute(run))
+            trip = _here(run) if self.short else self._connection._execute(run)
+            description, rows, rowcount, lastrowid = self.await_(trip)
         except Exception as error:
             self._adapt_connection._handle_exception(error)
         self.description = description
@@ -98,7 +120,20 @@ def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> OneTripCon
     return OneTripConnection(dbapi, await_only(connection))
 
 
+def _mark_short_reads(_conn: Any, cursor: Any, statement: str, _parameters: Any, context: Any, many: bool) -> None:
+    if (
+        isinstance(cursor, _OneTripCursor)
+        and context is not None
+        and context.execution_options.get("rathaus_short_read")
+        # A write may wait for another connection's write lock: never on the event loop's thread.
+        and not many
+        and statement.lstrip()[:6].upper() == "SELECT"
+    ):
+        cursor.short = True
+
+
 def use_one_trip_connections(engine: Engine) -> None:
-    """Connections of this (aiosqlite) engine make one trip to their thread per statement."""
+    """Connections of this (aiosqlite) engine make one trip to their thread per statement, short reads none."""
     if engine.dialect.driver == "aiosqlite" and not event.contains(engine, "do_connect", _connect):
         event.listen(engine, "do_connect", _connect)
+        event.listen(engine, "before_cursor_execute", _mark_short_reads)

@@ -1,5 +1,6 @@
 """The embedded database's connections (backend/core/sqlite.py): one trip to the connection's thread per
-statement, none to end a session that only read, and the same results, counts and errors as before."""
+statement, none for a short read or to end a session that only read, and the same results, counts and errors
+as before."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from pathlib import Path
 import aiosqlite.core
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.core.db import alchemy_config
-from backend.core.sqlite import OneTripConnection
+from backend.core.sqlite import SHORT_READ, OneTripConnection
 from backend.settings import Settings
 
 
@@ -95,3 +96,26 @@ async def test_errors_are_the_database_errors(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         # The failed transactions left nothing behind, and the connections still work.
         assert (await connection.execute(text("SELECT count(*) FROM item"))).scalar() == 1
+
+
+async def test_a_short_read_makes_no_trip_and_a_write_always_does(engine: AsyncEngine, trips: list[str]) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO item (name) VALUES ('a'), ('b')"))
+    trips.clear()
+    short = text("SELECT name FROM item WHERE id = :id").execution_options(**SHORT_READ)
+    async with engine.connect() as connection:
+        assert (await connection.execute(short, {"id": 2})).scalar() == "b"
+        assert (await connection.execute(short, {"id": 3})).first() is None
+        with pytest.raises(OperationalError):
+            await connection.execute(text("SELECT nothing FROM item").execution_options(**SHORT_READ))
+    assert trips == []
+
+    # Marked or not, a write runs on the connection's thread: it may wait for another connection's lock.
+    async with engine.begin() as connection:
+        marked = await connection.execute(
+            text("UPDATE item SET name = 'c' WHERE id = 2").execution_options(**SHORT_READ)
+        )
+        assert marked.rowcount == 1
+        # A read inside the writing transaction sees its write, without a trip.
+        assert (await connection.execute(short, {"id": 2})).scalar() == "c"
+    assert trips == ["run", "commit"]
