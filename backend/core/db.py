@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -255,13 +256,28 @@ async def without_transaction(session: AsyncSession, *, single_statement_writes:
     if session.in_transaction():
         return False
     session.info[NO_TRANSACTION] = WRITES if single_statement_writes else READS
-    if not single_statement_writes and session.bind is not None and session.bind.dialect.name == "sqlite":
-        # SQLite's driver begins a transaction only before a write, and reads are refused here: the reads run
-        # without one as they are. Switching the connection to autocommit and back would only cost two calls
-        # into the driver's thread.
+    if not single_statement_writes and session.bind is not None:
+        if session.bind.dialect.name == "sqlite":
+            # SQLite's driver begins a transaction only before a write, and reads are refused here: the reads
+            # run without one as they are. Switching the connection to autocommit and back would only cost two
+            # calls into the driver's thread.
+            return True
+        # The connection is taken when the first statement needs it, so a page served from the caches takes
+        # none from the pool: the session's engine becomes its autocommit twin (same pool and events).
+        session.sync_session.bind = _autocommit_twin(session.sync_session.bind)
         return True
     await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     return True
+
+
+_twins: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _autocommit_twin(engine: Any) -> Any:
+    twin = _twins.get(engine)
+    if twin is None:
+        twin = _twins[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return twin
 
 
 async def read_only(session: AsyncSession) -> None:
