@@ -68,25 +68,38 @@ async def test_a_branding_and_a_wording_change_on_one_instance_show_on_another_a
         assert await _changed_on_the_other(citizen, "/", "Womit dürfen wir helfen?")
 
 
-async def test_disabling_a_municipality_with_the_command_reaches_a_running_instance_at_once(
-    settings: Settings, tenant: TenantFixture, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@contextlib.asynccontextmanager
+async def instance_beside_the_command(
+    settings: Settings, host: str, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Client]:
+    """A running instance that listens for changes, and the `rathaus` command set up for its database."""
     if settings.is_sqlite:
         pytest.skip("the embedded default is one process: there is no other instance to tell")
     monkeypatch.setenv("RATHAUS_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("RATHAUS_DATA_DIR", str(settings.data_dir))
     app = create_app(settings)
-    async with AsyncTestClient(app, base_url=f"http://{tenant.host}") as citizen:
+    async with AsyncTestClient(app, base_url=f"http://{host}") as client:
         await asyncio.wait_for(app.state.listening_for_changes.wait(), timeout=10)
+        yield client
+
+
+async def _home_answers(client: Client, status: int) -> bool:
+    for _ in range(50):  # bounded: 5 s, far below the cache's 30 s
+        if (await client.get("/")).status_code == status:
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def test_disabling_a_municipality_with_the_command_reaches_a_running_instance_at_once(
+    settings: Settings, tenant: TenantFixture, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with instance_beside_the_command(settings, tenant.host, monkeypatch) as citizen:
         assert (await citizen.get("/")).status_code == 200  # the running instance now holds the town in its cache
         try:
             await asyncio.to_thread(main, ["tenant", "disable", tenant.slug])
             assert "told and show the change at once" in capsys.readouterr().out
-            for _ in range(50):  # bounded: 5 s, far below the cache's 30 s
-                if (await citizen.get("/")).status_code == 503:
-                    break
-                await asyncio.sleep(0.1)
-            assert (await citizen.get("/")).status_code == 503
+            assert await _home_answers(citizen, 503)
         finally:
             await asyncio.to_thread(main, ["tenant", "enable", tenant.slug])
         assert (await citizen.get("/")).status_code == 200
@@ -95,23 +108,14 @@ async def test_disabling_a_municipality_with_the_command_reaches_a_running_insta
 async def test_a_municipality_rolled_in_with_the_command_answers_on_a_running_instance_at_once(
     settings: Settings, tenant: TenantFixture, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if settings.is_sqlite:
-        pytest.skip("the embedded default is one process: there is no other instance to tell")
-    monkeypatch.setenv("RATHAUS_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("RATHAUS_DATA_DIR", str(settings.data_dir))
     slug = f"neu-{secrets.token_hex(4)}"
-    app = create_app(settings)
-    async with AsyncTestClient(app, base_url=f"http://{slug}.{settings.base_domain}") as citizen:
-        await asyncio.wait_for(app.state.listening_for_changes.wait(), timeout=10)
+    async with instance_beside_the_command(settings, f"{slug}.{settings.base_domain}", monkeypatch) as citizen:
         # Someone tried the address before the roll-in: the instance now keeps it as unknown.
         assert (await citizen.get("/")).status_code == 404
         args = ["tenant", "create", slug, "--name", "Gemeinde Neuhausen", "--state", "BY"]
         await asyncio.to_thread(main, [*args, "--admin-email", f"admin@{slug}.example"])
         assert "told and show the change at once" in capsys.readouterr().out
-        for _ in range(50):  # bounded: 5 s, far below the cache's 30 s
-            if (await citizen.get("/")).status_code == 200:
-                break
-            await asyncio.sleep(0.1)
+        assert await _home_answers(citizen, 200)
         assert "Gemeinde Neuhausen" in (await citizen.get("/")).text
 
 
