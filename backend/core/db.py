@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import uuid
-import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -270,13 +269,12 @@ async def without_transaction(session: AsyncSession, *, single_statement_writes:
     return True
 
 
-_twins: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-
-
 def _autocommit_twin(engine: Any) -> Any:
-    twin = _twins.get(engine)
+    # Kept on the engine itself: a table beside it would keep every engine of a process alive (the twin refers
+    # to its engine), and a process that builds many apps builds many engines.
+    twin = getattr(engine, "_rathaus_autocommit_twin", None)
     if twin is None:
-        twin = _twins[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+        twin = engine._rathaus_autocommit_twin = engine.execution_options(isolation_level="AUTOCOMMIT")
     return twin
 
 
