@@ -61,11 +61,7 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             finally:
                 cursor.close()
 
-        try:
-            trip = _here(run) if self.short else self._connection._execute(run)
-            description, rows, rowcount, lastrowid = self.await_(trip)
-        except Exception as error:
-            self._adapt_connection._handle_exception(error)
+        description, rows, rowcount, lastrowid = self._call(run, here=self.short)
         self.description = description
         if description:
             self._rows = deque(rows)
@@ -83,13 +79,17 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             finally:
                 cursor.close()
 
-        try:
-            rowcount, lastrowid = self.await_(self._connection._execute(run))
-        except Exception as error:
-            self._adapt_connection._handle_exception(error)
+        rowcount, lastrowid = self._call(run)
         self.description = None
         self.rowcount = rowcount
         self.lastrowid = lastrowid
+
+    def _call(self, run: Callable[[], _T], *, here: bool = False) -> _T:
+        """``run`` on the connection's thread (one trip), or ``here`` on the event loop's; errors as the adapter's."""
+        try:
+            return self.await_(_here(run) if here else self._connection._execute(run))
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
