@@ -2,19 +2,25 @@
 
 A change is noted where it happens (``note``) and published only when that session commits, so a rolled-back
 change is never announced. Publishing goes through Litestar's channels: in memory for one process (the
-embedded default), PostgreSQL LISTEN/NOTIFY when the database is PostgreSQL, Redis when ``RATHAUS_REDIS_URL``
-is set, so every app instance's subscribers hear every instance's changes. ``inbox/live.py`` streams them to
+embedded default), PostgreSQL LISTEN/NOTIFY when the database is PostgreSQL (published over one kept connection,
+``NotifyBackend``), Redis when ``RATHAUS_REDIS_URL`` is set, so every app instance's subscribers hear every
+instance's changes. ``inbox/live.py`` streams them to
 staff. An event names what changed, never what a citizen wrote: it must not carry personal data.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import uuid
 import weakref
+from collections.abc import Iterable
 from typing import Any
 
+import asyncpg
 from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from sqlalchemy import event
@@ -23,6 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 from backend.settings import Settings
+
+log = logging.getLogger(__name__)
 
 _PENDING = "rathaus_live_pending"
 
@@ -42,10 +50,70 @@ def channels_backend(settings: Settings) -> ChannelsBackend:
 
         return RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url), key_prefix="rathaus_channels")
     if settings.database_url.startswith("postgresql"):
-        from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
-
-        return AsyncPgChannelsBackend(dsn=_asyncpg_dsn(settings.database_url))
+        return NotifyBackend(dsn=_asyncpg_dsn(settings.database_url))
     return MemoryChannelsBackend()
+
+
+# What a lost, closed or refused connection raises: the message is then sent once more, over a new one.
+_LOST = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.OperatorInterventionError,  # the server shut down, or an administrator ended the connection
+)
+
+
+class NotifyBackend(AsyncPgChannelsBackend):
+    """Litestar's PostgreSQL LISTEN/NOTIFY backend, publishing over one kept connection.
+
+    Litestar's own opens a new connection for every message and closes it again: for every submission, status
+    change or reply a new server process on the database, its authentication and its startup, which cost the
+    database more than the statement that changed the case. Here one connection is kept for publishing (the
+    listening connection stays Litestar's), and a message that finds it lost is sent once more over a new one.
+
+    ``publish`` is what the channels plugin's publisher calls, one message after the other; it never raises,
+    since an error would end that publisher and with it every later live update of this instance. A message
+    that cannot be sent is logged and dropped: live updates are hints, the pages themselves read the database.
+    ``send`` raises instead, for a caller that must know (an operator's command).
+    """
+
+    _publisher: Any = None
+    _publish_lock: asyncio.Lock | None = None
+
+    async def publish(self, data: bytes, channels: Iterable[str]) -> None:
+        try:
+            await self.send(data, channels)
+        except Exception:
+            log.warning("a live update could not be published", exc_info=True)
+
+    async def send(self, data: bytes, channels: Iterable[str]) -> None:
+        if self._publish_lock is None:
+            self._publish_lock = asyncio.Lock()
+        text, names = data.decode("utf-8"), list(channels)
+        async with self._publish_lock:
+            for attempt in (1, 2):
+                try:
+                    if self._publisher is None or self._publisher.is_closed():
+                        self._publisher = await self._connect()
+                    for name in names:
+                        await self._publisher.execute("SELECT pg_notify($1, $2)", name, text)
+                    return
+                except _LOST:
+                    await self._close_publisher()
+                    if attempt == 2:
+                        raise
+
+    async def _close_publisher(self) -> None:
+        publisher, self._publisher = self._publisher, None
+        if publisher is not None and not publisher.is_closed():
+            publisher.terminate()
+
+    async def on_shutdown(self) -> None:
+        publisher, self._publisher = self._publisher, None
+        if publisher is not None and not publisher.is_closed():
+            await publisher.close()
+        await super().on_shutdown()
 
 
 def _asyncpg_dsn(database_url: str) -> str:
