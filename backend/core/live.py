@@ -45,10 +45,11 @@ def channel_of(tenant_id: uuid.UUID) -> str:
 
 def channels_backend(settings: Settings) -> ChannelsBackend:
     if settings.redis_url:
-        from litestar.channels.backends.redis import RedisChannelsPubSubBackend
         from redis.asyncio import Redis
 
-        return RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url), key_prefix="rathaus_channels")
+        from backend.core.live_redis import RedisBackend  # Redis is an extra: imported only where it is used
+
+        return RedisBackend(redis=Redis.from_url(settings.redis_url), key_prefix="rathaus_channels")
     if settings.database_url.startswith("postgresql"):
         return NotifyBackend(dsn=_asyncpg_dsn(settings.database_url))
     return MemoryChannelsBackend()
@@ -64,28 +65,34 @@ _LOST = (
 )
 
 
-class NotifyBackend(AsyncPgChannelsBackend):
-    """Litestar's PostgreSQL LISTEN/NOTIFY backend, publishing over one kept connection.
+class KeepsPublishing(ChannelsBackend):
+    """``publish`` is what the channels plugin's publisher task calls, one message after the other. An error there
+    would end that task, and with it every later live update and announcement of this instance, until a restart.
+    So it never raises: a message that cannot be sent is logged and dropped (live updates are hints, the pages
+    themselves read the database, and kept data expires within 30 s). ``send`` raises instead, for a caller that
+    must know (an operator's command)."""
 
-    Litestar's own opens a new connection for every message and closes it again: for every submission, status
-    change or reply a new server process on the database, its authentication and its startup, which cost the
-    database more than the statement that changed the case. Here one connection is kept for publishing (the
-    listening connection stays Litestar's), and a message that finds it lost is sent once more over a new one.
-
-    ``publish`` is what the channels plugin's publisher calls, one message after the other; it never raises,
-    since an error would end that publisher and with it every later live update of this instance. A message
-    that cannot be sent is logged and dropped: live updates are hints, the pages themselves read the database.
-    ``send`` raises instead, for a caller that must know (an operator's command).
-    """
-
-    _publisher: Any = None
-    _publish_lock: asyncio.Lock | None = None
+    async def send(self, data: bytes, channels: Iterable[str]) -> None:
+        raise NotImplementedError
 
     async def publish(self, data: bytes, channels: Iterable[str]) -> None:
         try:
             await self.send(data, channels)
         except Exception:
             log.warning("a live update could not be published", exc_info=True)
+
+
+class NotifyBackend(KeepsPublishing, AsyncPgChannelsBackend):
+    """Litestar's PostgreSQL LISTEN/NOTIFY backend, publishing over one kept connection.
+
+    Litestar's own opens a new connection for every message and closes it again: for every submission, status
+    change or reply a new server process on the database, its authentication and its startup, which cost the
+    database more than the statement that changed the case. Here one connection is kept for publishing (the
+    listening connection stays Litestar's), and a message that finds it lost is sent once more over a new one.
+    """
+
+    _publisher: Any = None
+    _publish_lock: asyncio.Lock | None = None
 
     async def send(self, data: bytes, channels: Iterable[str]) -> None:
         if self._publish_lock is None:

@@ -34,7 +34,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
-from backend.core.live import NotifyBackend, channels_backend
+from backend.core.live import KeepsPublishing, channels_backend
 from backend.settings import Settings
 
 log = logging.getLogger("rathaus.tenants")
@@ -123,8 +123,8 @@ async def tell_instances(settings: Settings, tenant_id: uuid.UUID) -> bool:
         await backend.on_startup()
         try:
             message = json.dumps({"tenant": str(tenant_id)}).encode()
-            # NotifyBackend.publish keeps quiet about a failure (it serves the app's publisher): ask for the error.
-            send = backend.send if isinstance(backend, NotifyBackend) else backend.publish
+            # publish() keeps quiet about a failure (it serves the app's publisher task): send() tells.
+            send = backend.send if isinstance(backend, KeepsPublishing) else backend.publish
             await send(message, [CHANNEL])
         finally:
             await backend.on_shutdown()

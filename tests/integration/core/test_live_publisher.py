@@ -1,14 +1,16 @@
-"""Live updates on PostgreSQL: one kept connection publishes them (backend/core/live.py, NotifyBackend).
+"""Publishing live updates (backend/core/live.py).
 
-Litestar's own backend opens a new database connection for every message. Here the messages of an instance travel
-over one connection; one that finds it lost goes over a new one, and one that cannot be sent at all leaves the
-instance's publisher running for the next.
+On PostgreSQL (NotifyBackend) Litestar's own backend opens a new database connection for every message. Here the
+messages of an instance travel over one connection; one that finds it lost goes over a new one. On PostgreSQL and
+on Redis, a message that cannot be sent at all leaves the instance's publisher running for the next.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -18,13 +20,17 @@ import asyncpg
 import pytest
 
 from backend.core.live import NotifyBackend, _asyncpg_dsn, channels_backend
+from backend.core.live_redis import RedisBackend
 from backend.settings import Settings
 
+REDIS_URL = os.environ.get("RATHAUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
-@pytest.fixture(autouse=True)
-def postgres_only(settings: Settings) -> None:
+
+@pytest.fixture
+def postgres(settings: Settings) -> Settings:
     if settings.is_sqlite:
         pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    return settings
 
 
 class Connections:
@@ -82,11 +88,12 @@ async def end_connections(settings: Settings, backend: NotifyBackend) -> None:
         await admin.close()
 
 
-def test_the_app_publishes_through_the_kept_connection(settings: Settings) -> None:
-    assert isinstance(channels_backend(settings), NotifyBackend) == (settings.redis_url is None)
+def test_the_app_publishes_through_the_kept_connection(postgres: Settings) -> None:
+    assert isinstance(channels_backend(postgres), NotifyBackend) == (postgres.redis_url is None)
 
 
-async def test_many_messages_travel_over_one_connection(settings: Settings) -> None:
+async def test_many_messages_travel_over_one_connection(postgres: Settings) -> None:
+    settings = postgres
     channel = f"rathaus_test_{uuid.uuid4().hex}"
     async with listening(settings, channel) as heard, publisher(settings) as (backend, connections):
         for n in range(30):
@@ -96,7 +103,8 @@ async def test_many_messages_travel_over_one_connection(settings: Settings) -> N
 
 
 @pytest.mark.parametrize("how", ["publish", "send"])
-async def test_a_message_that_finds_the_connection_lost_goes_over_a_new_one(settings: Settings, how: str) -> None:
+async def test_a_message_that_finds_the_connection_lost_goes_over_a_new_one(postgres: Settings, how: str) -> None:
+    settings = postgres
     channel = f"rathaus_test_{uuid.uuid4().hex}"
     async with listening(settings, channel) as heard, publisher(settings) as (backend, connections):
         await backend.publish(b"before", [channel])
@@ -109,8 +117,9 @@ async def test_a_message_that_finds_the_connection_lost_goes_over_a_new_one(sett
 
 
 async def test_a_message_that_cannot_be_sent_leaves_the_publisher_running(
-    settings: Settings, caplog: pytest.LogCaptureFixture
+    postgres: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
+    settings = postgres
     channel = f"rathaus_test_{uuid.uuid4().hex}"
     async with listening(settings, channel) as heard, publisher(settings) as (backend, connections):
         await backend.publish(b"first", [channel])
@@ -124,3 +133,42 @@ async def test_a_message_that_cannot_be_sent_leaves_the_publisher_running(
         connections.refuse = False
         await backend.publish(b"later", [channel])
         assert await heard_in_order(heard, 2) == ["first", "later"]
+
+
+def _redis(url: str) -> RedisBackend:
+    from redis.asyncio import Redis
+
+    return RedisBackend(redis=Redis.from_url(url, socket_connect_timeout=1), key_prefix="rathaus_test_channels")
+
+
+async def test_redis_carries_the_messages(settings: Settings) -> None:
+    channel = f"rathaus_test_{uuid.uuid4().hex}"
+    listener, publisher = _redis(REDIS_URL), _redis(REDIS_URL)
+    try:
+        await listener.on_startup()
+    except OSError:
+        pytest.skip("no Redis answers at RATHAUS_TEST_REDIS_URL")
+    await publisher.on_startup()
+    try:
+        await listener.subscribe([channel])
+        events = listener.stream_events()
+        await publisher.publish(b"over redis", [channel])
+        async with asyncio.timeout(10):
+            assert await anext(events) == (channel, b"over redis")
+    finally:
+        await publisher.on_shutdown()
+        await listener.on_shutdown()
+
+
+async def test_a_message_redis_refuses_leaves_the_publisher_running(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as closed:  # a port nobody listens on: Redis is down
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    backend = _redis(f"redis://127.0.0.1:{port}/0")
+    with caplog.at_level(logging.WARNING, logger="backend.core.live"):
+        await backend.publish(b"lost", ["rathaus_test_down"])  # what the channels plugin's publisher calls
+    assert "could not be published" in caplog.text
+    with pytest.raises(Exception, match="(?i)connect"):
+        await backend.send(b"lost too", ["rathaus_test_down"])  # an operator's command is told
