@@ -10,6 +10,9 @@ other, each with a warm-up and a measured run at fixed concurrency:
     hello      GET  /                        the ceiling: a plain Litestar hello-world (bench/hello_app.py)
                                              served by the same server kind with the same options, in a
                                              process of its own, in this run
+    reference  GET  /r/<token>               the practical limit: a minimal Litestar page of the tracking
+                                             page's kind (bench/reference_app.py: one query, a template of
+                                             its size, CSRF, gzip), likewise in a process of its own
     health     GET  /health                  the app's own health check: a plain-text answer, no database
     home       GET  /                        a municipality's home page (Host musterstadt.localhost)
     form       GET  /s/schlagloch/form       the form page of a service (pothole report), as on a first visit
@@ -67,7 +70,8 @@ KEY_PLACEHOLDER = "@KEY@"
 DATABASES = ("postgresql", "sqlite")
 DATABASE_LABELS = {"postgresql": "PostgreSQL", "sqlite": "SQLite (embedded)"}
 CEILING = "hello"  # the endpoint whose requests/s are 100 %
-ENDPOINTS = ("hello", "health", "home", "form", "tracking", "submit")
+ENDPOINTS = ("hello", "reference", "health", "home", "form", "tracking", "submit")
+REFERENCE = "reference"  # measured on a server of its own, like the ceiling
 TARGETS = {  # % of the ceiling, per database
     "postgresql": {"tracking": 15.0, "submit": 10.0},
     "sqlite": {"tracking": 10.0},
@@ -219,7 +223,8 @@ def free_port() -> int:
 
 
 class Server:
-    """One server process: the Rathaus app on a database, or (``database_url`` None) the hello-world ceiling."""
+    """One server process: the Rathaus app on a database, the reference page on it (``reference``), or
+    (``database_url`` None) the hello-world ceiling."""
 
     def __init__(
         self,
@@ -229,14 +234,21 @@ class Server:
         log_path: Path,
         kind: str = "uvicorn",
         gzip_level: int | None = None,
+        reference: bool = False,
     ) -> None:
         self.port = port
         self.kind = kind
         self.hello = database_url is None
+        self.reference = reference
         self.log_path = log_path
         self._log = log_path.open("wb")
         level = [] if gzip_level is None else ["--gzip-level", str(gzip_level)]
-        target = ["--hello", str(port)] if database_url is None else [*level, database_url, str(data_dir), str(port)]
+        if database_url is None:
+            target = ["--hello", str(port)]
+        elif reference:
+            target = ["--reference", database_url, str(port)]
+        else:
+            target = [*level, database_url, str(data_dir), str(port)]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.serve_app", *target, kind],
             cwd=ROOT,
@@ -247,7 +259,7 @@ class Server:
 
     def wait_healthy(self, timeout: float = 60.0) -> None:
         # The hello-world is not imported here: creating its Litestar app would set up logging in this process.
-        path, answer = ("/", b"Hello, world!") if self.hello else ("/health", b"ok")
+        path, answer = ("/", b"Hello, world!") if self.hello else ("/health", b"ok")  # the reference has /health too
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -617,11 +629,23 @@ def print_table(results: list[Result], database: str) -> None:
     if not ceiling:
         print("  (the hello-world ceiling was not measured: no shares and no targets)")
         return
-    lines = target_lines(results, database)
+    lines = target_lines(results, database) + reference_lines(results)
     if lines:
         print()
         for line in lines:
             print("  " + line)
+
+
+def reference_lines(results: list[Result]) -> list[str]:
+    """The tracking page against the minimal page of its kind (the stack's practical limit), when both ran."""
+    by_name = {r.endpoint.name: r for r in results}
+    reference, tracking = by_name.get(REFERENCE), by_name.get("tracking")
+    if reference is None or tracking is None or not reference.rps:
+        return []
+    line = f"the tracking page serves {100 * tracking.rps / reference.rps:.0f} % of the minimal page's requests/s"
+    if reference.cpu_ms_per_request and tracking.cpu_ms_per_request:
+        line += f" ({tracking.cpu_ms_per_request / reference.cpu_ms_per_request:.1f} times its CPU per request)"
+    return [line]
 
 
 def endpoints_for(port: int, args: argparse.Namespace, wanted: set[str], token: str) -> list[Endpoint]:
@@ -650,10 +674,16 @@ def load(server: Server, ep: Endpoint, args: argparse.Namespace, use_wrk: bool) 
 
 @contextlib.contextmanager
 def serving(
-    database_url: str | None, data_dir: Path | None, args: argparse.Namespace, log_path: Path, kind: str
+    database_url: str | None,
+    data_dir: Path | None,
+    args: argparse.Namespace,
+    log_path: Path,
+    kind: str,
+    reference: bool = False,
 ) -> Iterator[Server]:
-    """One server process (the app, or the hello-world without a database URL), stopped when the block ends."""
-    server = Server(database_url, data_dir, args.port or free_port(), log_path, kind, args.gzip_level)
+    """One server process (the app, the reference page, or the hello-world without a database URL), stopped when
+    the block ends."""
+    server = Server(database_url, data_dir, args.port or free_port(), log_path, kind, args.gzip_level, reference)
     try:
         server.wait_healthy()
         yield server
@@ -676,7 +706,10 @@ def run_table(
     client = "wrk (" + LUA_SCRIPT.name + f", {args.threads} thread)" if use_wrk else "built-in asyncio client"
     features = server_features() if kind == "uvicorn" else "embedded, one runtime thread, uvloop"
     print(f"{DATABASE_LABELS[database]}, {kind}")
-    print(f"  server: {kind} ({features}), one process on 127.0.0.1 for the hello-world, then one for Rathaus")
+    print(
+        f"  server: {kind} ({features}), one process on 127.0.0.1 for the hello-world, one for the minimal page,"
+        " then one for Rathaus"
+    )
     print(f"  machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, load generator {client}")
     print(f"  tracking page: case {reference} ({events} public events); form and submissions: service {SERVICE}")
     print(
@@ -693,7 +726,14 @@ def run_table(
             check_endpoint(hello.port, ep)
             results.append(load(hello, ep, args, use_wrk))
 
-    app_wanted = wanted - {CEILING}
+    if REFERENCE in wanted:
+        with serving(database_url, None, args, tmp / f"reference-{database}-{kind}.log", kind, reference=True) as ref:
+            label = "GET /r/<token> (minimal page)"
+            ep = Endpoint(REFERENCE, "GET", f"/r/{token}", None, 200, dict(common), label=label)
+            check_endpoint(ref.port, ep)
+            results.append(load(ref, ep, args, use_wrk))
+
+    app_wanted = wanted - {CEILING, REFERENCE}
     cases_before = count_cases(database_url) if "submit" in app_wanted else 0
     if app_wanted:
         with serving(database_url, data_dir, args, tmp / f"server-{database}-{kind}.log", kind) as server:

@@ -2,11 +2,13 @@
 
     python -m bench.serve_app [--gzip-level N] <database url> <data dir> <port> [uvicorn|granian]
     python -m bench.serve_app --hello <port> [uvicorn|granian]
+    python -m bench.serve_app --reference <database url> <port> [uvicorn|granian]
 
 The settings are built like `rathaus demo` builds them (development mode, base domain `localhost`, no HTTPS),
 but from the arguments only: RATHAUS_* variables of the calling shell are ignored so that a run is reproducible.
 `--hello` serves bench/hello_app.py instead (a plain Litestar hello-world, the benchmark's ceiling) with
-exactly the same server and options.
+exactly the same server and options. `--reference` serves bench/reference_app.py (a minimal page of the tracking
+page's kind: one query, a template of its size, CSRF and gzip; the practical limit) on the given database.
 uvicorn runs as `rathaus serve` runs it (backend/core/server.py: h11 with bounded request heads and a head
 timeout; uvloop when installed). granian runs embedded in this process (its HTTP handling on one runtime thread
 of its own, the app on a uvloop event loop), so that the CPU time of one process compares with uvicorn's.
@@ -24,7 +26,8 @@ if str(ROOT) not in sys.path:
 SERVER_KINDS = ("uvicorn", "granian")
 USAGE = (
     "usage: python -m bench.serve_app [--gzip-level N] <database url> <data dir> <port> [uvicorn|granian]\n"
-    "       python -m bench.serve_app --hello <port> [uvicorn|granian]"
+    "       python -m bench.serve_app --hello <port> [uvicorn|granian]\n"
+    "       python -m bench.serve_app --reference <database url> <port> [uvicorn|granian]"
 )
 
 
@@ -89,6 +92,13 @@ def main(argv: list[str]) -> None:
         from bench.hello_app import app as hello_app
 
         serve(hello_app, int(argv[1]), argv[2] if len(argv) == 3 else "uvicorn")
+        return
+    if argv[:1] == ["--reference"]:
+        if len(argv) not in (3, 4) or not argv[2].isdigit() or (len(argv) == 4 and argv[3] not in SERVER_KINDS):
+            sys.exit(USAGE)
+        from bench.reference_app import make_app
+
+        serve(make_app(argv[1]), int(argv[2]), argv[3] if len(argv) == 4 else "uvicorn")
         return
     if len(argv) not in (3, 4) or (len(argv) == 4 and argv[3] not in SERVER_KINDS):
         sys.exit(USAGE)
