@@ -20,16 +20,14 @@ import uuid
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
-from sqlalchemy import insert, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.cases.events import CaseSubmitted
 from backend.cases.models import Case
 from backend.catalogue.models import Service
 from backend.core import i18n
-from backend.core.db import unscoped_session
+from backend.core.db import insert_or_skip, unscoped_session
 from backend.core.events import emit
 from backend.notifications.models import OutboxMessage, WebhookEndpoint, waiting_row
 from backend.notifications.push import topic_for
@@ -74,12 +72,7 @@ def receipt_payload(event: CaseSubmitted) -> dict[str, Any]:
 
 
 # Built once; the row's values are bound at each execution. A receipt already there (a retried submission) stays.
-_OUTBOX = OutboxMessage.__table__
-_INSERT_IF_NEW: dict[str, Any] = {
-    "postgresql": pg_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["id"]),
-    "sqlite": sqlite_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["id"]),
-}
-_INSERT = insert(_OUTBOX)
+_INSERT_IF_NEW = insert_or_skip(OutboxMessage.__table__, "id")
 
 
 async def queue_receipt(session: AsyncSession, event: CaseSubmitted) -> None:
@@ -100,8 +93,7 @@ async def queue_receipt(session: AsyncSession, event: CaseSubmitted) -> None:
         "ttl": RECEIPT_TTL,
         **waiting_row(now),
     }
-    dialect = session.bind.dialect.name if session.bind is not None else ""
-    await session.execute(_INSERT_IF_NEW.get(dialect, _INSERT), values)
+    await session.execute(_INSERT_IF_NEW, values)
 
 
 async def announce_missed(db: SQLAlchemyAsyncConfig, now: datetime.datetime | None = None) -> list[uuid.UUID]:

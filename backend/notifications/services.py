@@ -12,14 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.cases.events import CaseUpdated
 from backend.cases.models import Case
 from backend.core import i18n
-from backend.core.db import ALL_TENANTS
+from backend.core.db import ALL_TENANTS, insert_or_skip
 from backend.core.errors import BadRequest, NotFound
 from backend.core.tenancy import TenantContext
 from backend.news.models import NewsSubscription
@@ -221,8 +219,7 @@ async def follow_account(session: AsyncSession, tenant_id: uuid.UUID, account_id
 
 async def insert_once(session: AsyncSession, model: Any, unique: tuple[str, ...], **values: Any) -> None:
     """INSERT … ON CONFLICT (unique) DO NOTHING, on PostgreSQL and SQLite alike."""
-    insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    await session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=unique))
+    await session.execute(insert_or_skip(model.__table__, *unique).values(**values))
 
 
 async def undelivered(

@@ -28,14 +28,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.cases.events import CaseSubmitted, CaseUpdated
 from backend.cases.models import Case
 from backend.catalogue.models import Service
-from backend.core.db import reusable
+from backend.core.db import insert_or_skip, reusable
 from backend.core.errors import NotFound
 from backend.core.tenancy import TenantContext
 from backend.notifications.models import OutboxMessage, WebhookEndpoint, waiting_row
@@ -297,8 +295,6 @@ async def queue_event(
         **extra,
     }
     body = {"type": event_type, "timestamp": _iso(now), "data": data}
-    dialect = session.bind.dialect.name if session.bind is not None else ""
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     for endpoint in endpoints:
         row_id = uuid.uuid5(_WEBHOOK_MESSAGES, f"{occurrence}:{endpoint.id}")
         values = {
@@ -314,7 +310,7 @@ async def queue_event(
             "ttl": 0,
             **waiting_row(now),
         }
-        await session.execute(insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["id"]))
+        await session.execute(insert_or_skip(OutboxMessage.__table__, "id").values(**values))
 
 
 async def queue_case_created(session: AsyncSession, event: CaseSubmitted) -> None:
