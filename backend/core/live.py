@@ -55,6 +55,8 @@ def channels_backend(settings: Settings) -> ChannelsBackend:
     return MemoryChannelsBackend()
 
 
+SEND_SECONDS = 5.0  # for one message, a new connection included; then the connection counts as lost
+
 # What a lost, closed or refused connection raises: the message is then sent once more, over a new one.
 _LOST = (
     OSError,
@@ -101,10 +103,13 @@ class NotifyBackend(KeepsPublishing, AsyncPgChannelsBackend):
         async with self._publish_lock:
             for attempt in (1, 2):
                 try:
-                    if self._publisher is None or self._publisher.is_closed():
-                        self._publisher = await self._connect()
-                    for name in names:
-                        await self._publisher.execute("SELECT pg_notify($1, $2)", name, text)
+                    # A kept connection can die without a word (a firewall forgets it), and a database can stop
+                    # answering: the time limit keeps a message from waiting on it, and the next from waiting behind.
+                    async with asyncio.timeout(SEND_SECONDS):
+                        if self._publisher is None or self._publisher.is_closed():
+                            self._publisher = await self._connect()
+                        for name in names:
+                            await self._publisher.execute("SELECT pg_notify($1, $2)", name, text)
                     return
                 except _LOST:
                     await self._close_publisher()

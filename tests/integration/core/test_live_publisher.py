@@ -172,3 +172,28 @@ async def test_a_message_redis_refuses_leaves_the_publisher_running(
     assert "could not be published" in caplog.text
     with pytest.raises(Exception, match="(?i)connect"):
         await backend.send(b"lost too", ["rathaus_test_down"])  # an operator's command is told
+
+
+async def test_a_database_that_does_not_answer_holds_a_message_up_for_the_time_limit_only(
+    postgres: Settings, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = postgres
+    monkeypatch.setattr("backend.core.live.SEND_SECONDS", 0.5)
+    silent = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)  # takes connections, says nothing
+    port = silent.sockets[0].getsockname()[1]
+    channel = f"rathaus_test_{uuid.uuid4().hex}"
+    try:
+        async with listening(settings, channel) as heard, publisher(settings) as (backend, connections):
+            real = connections.dsn
+            connections.dsn = f"postgresql://nobody@127.0.0.1:{port}/nothing"
+            started = asyncio.get_running_loop().time()
+            with caplog.at_level(logging.WARNING, logger="backend.core.live"):
+                await backend.publish(b"held up", [channel])
+            held = asyncio.get_running_loop().time() - started
+            assert 1.0 <= held < 3  # two attempts of 0.5 s each, not asyncpg's 60 s
+            assert "could not be published" in caplog.text
+            connections.dsn = real
+            await backend.publish(b"next", [channel])
+            assert await heard_in_order(heard, 1) == ["next"]
+    finally:
+        silent.close()
