@@ -4,8 +4,8 @@ A change is noted where it happens (``note``) and published only when that sessi
 change is never announced. Publishing goes through Litestar's channels: in memory for one process (the
 embedded default), PostgreSQL LISTEN/NOTIFY when the database is PostgreSQL (published over one kept connection,
 ``NotifyBackend``), Redis when ``RATHAUS_REDIS_URL`` is set, so every app instance's subscribers hear every
-instance's changes. ``inbox/live.py`` streams them to
-staff. An event names what changed, never what a citizen wrote: it must not carry personal data.
+instance's changes. ``inbox/live.py`` streams them to staff. An event names what changed, never what a citizen
+wrote: it must not carry personal data.
 """
 
 from __future__ import annotations
@@ -124,7 +124,10 @@ class NotifyBackend(KeepsPublishing, AsyncPgChannelsBackend):
     async def on_shutdown(self) -> None:
         publisher, self._publisher = self._publisher, None
         if publisher is not None and not publisher.is_closed():
-            await publisher.close()
+            try:
+                await publisher.close(timeout=SEND_SECONDS)
+            except Exception:  # a database that does not answer must not hold the shutdown up
+                publisher.terminate()
         await super().on_shutdown()
 
 
