@@ -246,7 +246,7 @@ class Server:
         if database_url is None:
             target = ["--hello", str(port)]
         elif reference:
-            target = ["--reference", database_url, str(port)]
+            target = [*level, "--reference", database_url, str(port)]
         else:
             target = [*level, database_url, str(data_dir), str(port)]
         self.proc = subprocess.Popen(

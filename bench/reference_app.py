@@ -1,13 +1,14 @@
 """The practical limit of the HTTP benchmark: a minimal Litestar page of the tracking page's kind.
 
-    python -m bench.serve_app --reference <database url> <port> [uvicorn|granian]
+    python -m bench.serve_app [--gzip-level N] --reference <database url> <port> [uvicorn|granian]
 
 One route, `GET /r/{token}`, that does what a tracking page must do at the least and nothing else: ONE query for
 the case and its public timeline (asyncpg on PostgreSQL, aiosqlite on SQLite, straight to the driver), a Jinja
-template of about the tracking page's size with a form that carries a CSRF token, Litestar's CSRF middleware (it
-sets the cookie) and its gzip at the app's default level. No tenancy, no sessions, no ORM, no translations, no
-security headers, no metrics. `http_bench.py` measures it as `reference` with the same server and options as
-the app, so that a page's share of the hello-world ceiling can be read against what the stack gives at all.
+template of about the tracking page's size with forms that carry a CSRF token, Litestar's CSRF middleware (it
+sets the cookie) and its gzip at the app's default level (with `--gzip-level 0` none, like the app). No tenancy,
+no sessions, no ORM, no translations, no security headers, no metrics. `http_bench.py` measures it as
+`reference` with the same server and options as the app, so that a page's share of the hello-world ceiling can
+be read against what the stack gives at all.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
 TEMPLATES = Path(__file__).resolve().parent / "reference"
-GZIP_LEVEL = 6  # the app's default (RATHAUS_GZIP_LEVEL)
+GZIP_LEVEL = 6  # the app's default (RATHAUS_GZIP_LEVEL); --gzip-level sets both
 
 # The case and its public timeline in one statement, as the app reads them (backend/cases/services.py).
 PAGE_SQL = """
@@ -39,7 +40,8 @@ ORDER BY e.created_at, e.id
 """
 
 
-def make_app(database_url: str) -> Litestar:
+def make_app(database_url: str, gzip_level: int | None = None) -> Litestar:
+    level = GZIP_LEVEL if gzip_level is None else gzip_level
     postgres = database_url.startswith("postgresql")
 
     @asynccontextmanager
@@ -102,6 +104,8 @@ def make_app(database_url: str) -> Litestar:
         route_handlers=[tracking, health],
         lifespan=[database],
         csrf_config=CSRFConfig(secret=secrets.token_hex(32), cookie_name="csrf", exclude=["^/health$"]),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=512, gzip_compress_level=GZIP_LEVEL),
+        compression_config=(
+            CompressionConfig(backend="gzip", minimum_size=512, gzip_compress_level=level) if level else None
+        ),
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
     )

@@ -2,7 +2,7 @@
 
     python -m bench.serve_app [--gzip-level N] <database url> <data dir> <port> [uvicorn|granian]
     python -m bench.serve_app --hello <port> [uvicorn|granian]
-    python -m bench.serve_app --reference <database url> <port> [uvicorn|granian]
+    python -m bench.serve_app [--gzip-level N] --reference <database url> <port> [uvicorn|granian]
 
 The settings are built like `rathaus demo` builds them (development mode, base domain `localhost`, no HTTPS),
 but from the arguments only: RATHAUS_* variables of the calling shell are ignored so that a run is reproducible.
@@ -27,7 +27,7 @@ SERVER_KINDS = ("uvicorn", "granian")
 USAGE = (
     "usage: python -m bench.serve_app [--gzip-level N] <database url> <data dir> <port> [uvicorn|granian]\n"
     "       python -m bench.serve_app --hello <port> [uvicorn|granian]\n"
-    "       python -m bench.serve_app --reference <database url> <port> [uvicorn|granian]"
+    "       python -m bench.serve_app [--gzip-level N] --reference <database url> <port> [uvicorn|granian]"
 )
 
 
@@ -98,7 +98,7 @@ def main(argv: list[str]) -> None:
             sys.exit(USAGE)
         from bench.reference_app import make_app
 
-        serve(make_app(argv[1]), int(argv[2]), argv[3] if len(argv) == 4 else "uvicorn")
+        serve(make_app(argv[1], gzip_level), int(argv[2]), argv[3] if len(argv) == 4 else "uvicorn")
         return
     if len(argv) not in (3, 4) or (len(argv) == 4 and argv[3] not in SERVER_KINDS):
         sys.exit(USAGE)
