@@ -16,10 +16,16 @@ case) runs on the event loop's thread. It takes less time there than the trip wo
 for a writer in SQLite's WAL mode. Only reads that look rows up by a key are marked: a long read (a list, a
 count over a town) keeps the connection's thread, so that other requests go on while it runs. The mark
 means nothing to PostgreSQL.
+
+Writers take turns: a statement that may begin writing waits for this process's turn on the database file, and
+the turn ends with the connection's transaction (``OneTripConnection.wait_turn``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -37,6 +43,30 @@ from sqlalchemy.util.concurrency import await_only
 SHORT_READ = {"rathaus_short_read": True}
 
 _T = TypeVar("_T")
+
+# As PRAGMA busy_timeout (core/db.py): how long a write waits for its turn before "database is locked".
+TURN_SECONDS = 30.0
+
+# One write turn per database file and event loop (tests run several loops in one process).
+_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = weakref.WeakKeyDictionary()
+
+
+def _turn_of(database: str) -> asyncio.Lock:
+    by_file = _turns.setdefault(asyncio.get_running_loop(), {})
+    return by_file.setdefault(database, asyncio.Lock())
+
+
+async def _take(turn: asyncio.Lock) -> None:
+    try:
+        async with asyncio.timeout(TURN_SECONDS):
+            await turn.acquire()
+    except TimeoutError:
+        raise sqlite3.OperationalError("database is locked") from None
+
+
+def _reads(operation: str) -> bool:
+    """A statement that takes no write lock: it needs no turn."""
+    return operation.lstrip()[:6].upper() in ("SELECT", "PRAGMA")
 
 
 async def _here(run: Callable[[], _T]) -> _T:
@@ -61,6 +91,7 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             finally:
                 cursor.close()
 
+        self._connection_adapter.wait_turn(operation)
         description, rows, rowcount, lastrowid = self._call(run, here=self.short)
         self.description = description
         if description:
@@ -79,10 +110,15 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             finally:
                 cursor.close()
 
+        self._connection_adapter.wait_turn(operation)
         rowcount, lastrowid = self._call(run)
         self.description = None
         self.rowcount = rowcount
         self.lastrowid = lastrowid
+
+    @property
+    def _connection_adapter(self) -> OneTripConnection:
+        return self._adapt_connection  # type: ignore[no-any-return]
 
     def _call(self, run: Callable[[], _T], *, here: bool = False) -> _T:
         """``run`` on the connection's thread (one trip), or ``here`` on the event loop's; errors as the adapter's."""
@@ -90,10 +126,17 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             return self.await_(_here(run) if here else self._connection._execute(run))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
+        finally:
+            self._connection_adapter.end_turn_unless_writing()
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("database", "turn")
+
+    def __init__(self, dbapi: Any, connection: Any, database: str = "") -> None:
+        super().__init__(dbapi, connection)
+        self.database = database
+        self.turn: asyncio.Lock | None = None  # the write turn, while this connection holds it
 
     def cursor(self, server_side: bool = False) -> AsyncAdapt_aiosqlite_cursor:
         return AsyncAdapt_aiosqlite_ss_cursor(self) if server_side else _OneTripCursor(self)
@@ -103,13 +146,59 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         connection = self._connection._connection
         return connection is not None and not connection.in_transaction
 
+    def wait_turn(self, operation: str) -> None:
+        """Before a statement that may begin writing: wait for this process's write turn on the database.
+
+        SQLite lets one connection write at a time. A connection that finds another writing waits in SQLite's
+        busy handler, which sleeps and looks again after 1, 2, 5 ... up to 100 ms: with many submissions at once,
+        a write that could go on after a millisecond sleeps on, and some wait seconds. Here the writers of one
+        process queue for their turn instead and go on the moment the one before commits, in the order they
+        came. Other processes (a command run beside the server) still meet in SQLite's busy handler.
+        """
+        if self.turn is None and self.database and not _reads(operation) and self._without_transaction():
+            turn = _turn_of(self.database)
+            try:
+                self.await_(_take(turn))
+            except Exception as error:
+                self._handle_exception(error)
+            self.turn = turn
+
+    def end_turn_unless_writing(self) -> None:
+        """After each statement, commit and rollback: the turn ends with the connection's transaction."""
+        if self.turn is not None and self._without_transaction():
+            turn, self.turn = self.turn, None
+            turn.release()
+
     def rollback(self) -> None:
-        if not self._without_transaction():
-            super().rollback()
+        try:
+            if not self._without_transaction():
+                super().rollback()
+        finally:
+            self.end_turn_unless_writing()
 
     def commit(self) -> None:
-        if not self._without_transaction():
-            super().commit()
+        try:
+            if not self._without_transaction():
+                super().commit()
+        finally:
+            self.end_turn_unless_writing()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._give_turn_back()
+
+    def terminate(self) -> None:
+        try:
+            super().terminate()
+        finally:
+            self._give_turn_back()
+
+    def _give_turn_back(self) -> None:
+        if self.turn is not None:
+            turn, self.turn = self.turn, None
+            turn.release()
 
 
 def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> OneTripConnection:
@@ -117,7 +206,9 @@ def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> OneTripCon
     dbapi = dialect.loaded_dbapi
     connection = dbapi.aiosqlite.connect(*cargs, **cparams)
     connection._thread.daemon = True
-    return OneTripConnection(dbapi, await_only(connection))
+    database = str(cargs[0] if cargs else cparams.get("database", ""))
+    # An in-memory database is one per connection: nobody to take turns with.
+    return OneTripConnection(dbapi, await_only(connection), "" if database in ("", ":memory:") else database)
 
 
 def _mark_short_reads(_conn: Any, cursor: Any, statement: str, _parameters: Any, context: Any, many: bool) -> None:

@@ -4,6 +4,7 @@ as before."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -119,3 +120,60 @@ async def test_a_short_read_makes_no_trip_and_a_write_always_does(engine: AsyncE
         # A read inside the writing transaction sees its write, without a trip.
         assert (await connection.execute(short, {"id": 2})).scalar() == "c"
     assert trips == ["run", "commit"]
+
+
+# --- the write turn: one process's writers queue instead of polling in SQLite's busy handler -----------------
+
+
+async def _write(engine: AsyncEngine, name: str, order: list[str], hold: float = 0.0) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO item (name) VALUES (:name)"), {"name": name})
+        order.append(name)
+        await asyncio.sleep(hold)  # the transaction stays open: the next writer must wait for its commit
+
+
+async def test_many_writers_at_once_each_get_their_turn(engine: AsyncEngine) -> None:
+    order: list[str] = []
+    first = asyncio.create_task(_write(engine, "first", order, hold=0.3))
+    await asyncio.sleep(0.05)  # the first holds the turn while the others come
+    await asyncio.gather(first, *(_write(engine, f"w{n}", order) for n in range(12)))
+    assert order[0] == "first"
+    assert sorted(order[1:]) == sorted(f"w{n}" for n in range(12))
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM item"))).scalar() == 13
+
+
+async def test_readers_do_not_wait_for_a_writer(engine: AsyncEngine) -> None:
+    order: list[str] = []
+    writer = asyncio.create_task(_write(engine, "a", order, hold=0.5))
+    await asyncio.sleep(0.05)
+    async with asyncio.timeout(0.3), engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM item"))).scalar() == 0  # not yet committed
+    await writer
+
+
+@pytest.mark.parametrize("end", ["rollback", "error", "close"])
+async def test_the_turn_is_given_back_however_the_transaction_ends(engine: AsyncEngine, end: str) -> None:
+    connection = await engine.connect()
+    await connection.execute(text("INSERT INTO item (name) VALUES ('a')"))
+    if end == "rollback":
+        await connection.rollback()
+    elif end == "error":
+        with pytest.raises(IntegrityError):
+            await connection.execute(text("INSERT INTO item (name) VALUES ('a')"))
+        await connection.rollback()
+    await connection.close()
+    async with asyncio.timeout(2):  # the next writer goes on at once
+        await _write(engine, "b", [])
+
+
+async def test_a_writer_that_waits_too_long_is_told_the_database_is_locked(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("backend.core.sqlite.TURN_SECONDS", 0.2)
+    holder = asyncio.create_task(_write(engine, "a", [], hold=1.0))
+    await asyncio.sleep(0.05)
+    with pytest.raises(OperationalError, match="database is locked"):
+        await _write(engine, "b", [])
+    await holder
+    await _write(engine, "c", [])  # the turn went on to the next writer
