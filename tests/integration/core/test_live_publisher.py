@@ -142,12 +142,19 @@ def _redis(url: str) -> RedisBackend:
 
 
 async def test_redis_carries_the_messages(settings: Settings) -> None:
+    from redis.asyncio import Redis
+    from redis.exceptions import ConnectionError as RedisDown
+
+    probe = Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        await probe.ping()
+    except RedisDown:
+        pytest.skip("no Redis answers at RATHAUS_TEST_REDIS_URL")
+    finally:
+        await probe.aclose()
     channel = f"rathaus_test_{uuid.uuid4().hex}"
     listener, publisher = _redis(REDIS_URL), _redis(REDIS_URL)
-    try:
-        await listener.on_startup()
-    except OSError:
-        pytest.skip("no Redis answers at RATHAUS_TEST_REDIS_URL")
+    await listener.on_startup()
     await publisher.on_startup()
     try:
         await listener.subscribe([channel])
