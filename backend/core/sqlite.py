@@ -64,9 +64,13 @@ async def _take(turn: asyncio.Lock) -> None:
         raise sqlite3.OperationalError("database is locked") from None
 
 
+def _verb(statement: str) -> str:
+    return statement.lstrip()[:6].upper()
+
+
 def _reads(operation: str) -> bool:
     """A statement that takes no write lock: it needs no turn."""
-    return operation.lstrip()[:6].upper() in ("SELECT", "PRAGMA")
+    return _verb(operation) in ("SELECT", "PRAGMA")
 
 
 async def _here(run: Callable[[], _T]) -> _T:
@@ -166,8 +170,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     def end_turn_unless_writing(self) -> None:
         """After each statement, commit and rollback: the turn ends with the connection's transaction."""
         if self.turn is not None and self._without_transaction():
-            turn, self.turn = self.turn, None
-            turn.release()
+            self._give_turn_back()
 
     def rollback(self) -> None:
         try:
@@ -189,7 +192,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         finally:
             self._give_turn_back()
 
-    def terminate(self) -> None:
+    def terminate(self) -> None:  # the connection is dropped without a rollback: its turn ends all the same
         try:
             super().terminate()
         finally:
@@ -218,7 +221,7 @@ def _mark_short_reads(_conn: Any, cursor: Any, statement: str, _parameters: Any,
         and context.execution_options.get("rathaus_short_read")
         # A write may wait for another connection's write lock: never on the event loop's thread.
         and not many
-        and statement.lstrip()[:6].upper() == "SELECT"
+        and _verb(statement) == "SELECT"
     ):
         cursor.short = True
 

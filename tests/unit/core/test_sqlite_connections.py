@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiosqlite.core
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -125,6 +126,12 @@ async def test_a_short_read_makes_no_trip_and_a_write_always_does(engine: AsyncE
 # --- the write turn: one process's writers queue instead of polling in SQLite's busy handler -----------------
 
 
+def _no_busy_wait(dbapi_connection: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=0")
+    cursor.close()
+
+
 async def _write(engine: AsyncEngine, name: str, order: list[str], hold: float = 0.0) -> None:
     async with engine.begin() as connection:
         await connection.execute(text("INSERT INTO item (name) VALUES (:name)"), {"name": name})
@@ -133,6 +140,13 @@ async def _write(engine: AsyncEngine, name: str, order: list[str], hold: float =
 
 
 async def test_many_writers_at_once_each_get_their_turn(engine: AsyncEngine) -> None:
+    # Without SQLite's busy handler a writer that meets another's lock fails at once: only the turn lets all through.
+    event.listen(engine.sync_engine, "connect", lambda dbapi_connection, _record: _no_busy_wait(dbapi_connection))
+    await engine.dispose()
+    # Connections are made beforehand: a new one sets WAL mode, which itself waits while another writes.
+    warm = [await engine.connect() for _ in range(13)]
+    for connection in warm:
+        await connection.close()
     order: list[str] = []
     first = asyncio.create_task(_write(engine, "first", order, hold=0.3))
     await asyncio.sleep(0.05)  # the first holds the turn while the others come
