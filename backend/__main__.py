@@ -353,6 +353,9 @@ def cmd_worker(args: argparse.Namespace) -> None:
         from backend.notifications.receipt import run_periodically as announce_missed
 
         missed = asyncio.create_task(announce_missed(db, stop))
+        from backend.core.heap import freeze_startup_heap
+
+        freeze_startup_heap()  # as `rathaus serve` does: see core/heap.py
         try:
             await deliverer.run_forever(stop)
             await publisher

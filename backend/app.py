@@ -42,6 +42,7 @@ from backend.core import i18n, live, metrics
 from backend.core.conditional import ConditionalCompressionMiddleware, ConditionalGetMiddleware
 from backend.core.db import alchemy_config
 from backend.core.errors import exception_handlers
+from backend.core.heap import freeze_startup_heap
 from backend.core.limits import DEFAULT_BODY_LIMIT, BodyTimeoutMiddleware, apply_upload_limits, upload_body_limit
 from backend.core.logs import configure_logging
 from backend.core.metrics import RequestObserver
@@ -167,6 +168,7 @@ def create_app(settings: Settings) -> Litestar:
         config_listener = asyncio.create_task(
             tenant_changes.listen(app, app.state.listening_for_changes), name="rathaus-config-changes"
         )
+        freeze_startup_heap()  # what start-up made lives as long as the process (core/heap.py)
         try:
             yield
         finally:

@@ -216,6 +216,9 @@ def main(argv: list[str] | None = None) -> None:
         prepare_database(url, data_dir)
         settings = replace(bench_settings(url, data_dir), push_endpoint_allowlist=("127.0.0.1",))
         jobs = asyncio.run(seed(settings, f"http://127.0.0.1:{port}", args.messages))
+        from backend.core.heap import freeze_startup_heap
+
+        freeze_startup_heap()  # as `rathaus worker` and `rathaus serve` do once they are ready
         raw = raw_rate(jobs, settings.vapid_subject)
         # The worker runs on uvloop, as it does inside `rathaus serve` and `rathaus worker`.
         delivered, per_core, sent = run_loop(deliver_rate(settings, args.messages, args.batch))
