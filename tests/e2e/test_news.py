@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from typing import Any
 
 import pytest
@@ -16,8 +15,8 @@ from backend.news.models import NewsSubscription
 from backend.notifications.delivery import Deliverer, RetryPolicy
 from backend.notifications.models import PushSubscription
 from backend.settings import Settings
-from tests.e2e.conftest import DESKTOP, PHONE, TIMEOUT_MS, LiveServer, Problems, check_a11y, run_async
-from tests.e2e.test_pwa import FAKE_PUSH, origin, wait_for_service_worker
+from tests.e2e.conftest import DESKTOP, PHONE, LiveServer, Problems, check_a11y, run_async
+from tests.e2e.test_pwa import FAKE_PUSH, DevtoolsPush, origin, wait_for_service_worker
 from tests.factories import TenantFixture
 from tests.pushservice import PushService
 
@@ -66,10 +65,7 @@ def test_a_phone_subscribed_to_waste_gets_the_admins_waste_news(
         site = origin(live_server, e2e_tenant)
         context.grant_permissions(["notifications"], origin=site)
         context.add_init_script(f"{FAKE_PUSH}({json.dumps(device)});")
-        cdp = context.new_cdp_session(phone)
-        registrations: list[dict[str, Any]] = []
-        cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
-        cdp.send("ServiceWorker.enable")
+        push_service = DevtoolsPush(context, phone, site)
 
         phone.goto(live_server.url(e2e_tenant, "/news/subscribe"))
         wait_for_service_worker(phone)
@@ -117,27 +113,7 @@ def test_a_phone_subscribed_to_waste_gets_the_admins_waste_news(
         assert re.fullmatch(r"http://[^/]+/news#news-[0-9a-f-]{36}", got.payload["url"])
 
         # The push service hands the decrypted message to the browser, as a vendor's would.
-        def ours() -> set[str]:
-            return {r["registrationId"] for r in registrations if r["scopeURL"] == site + "/" and not r["isDeleted"]}
-
-        deadline = time.monotonic() + TIMEOUT_MS / 1000
-        while not ours():
-            assert time.monotonic() < deadline, registrations
-            phone.wait_for_timeout(50)
-        (registration,) = ours()
-        shown_any = "async () => (await (await navigator.serviceWorker.ready).getNotifications()).length > 0"
-        deadline = time.monotonic() + 2 * TIMEOUT_MS / 1000
-        while True:
-            cdp.send(
-                "ServiceWorker.deliverPushMessage",
-                {"origin": site, "registrationId": registration, "data": json.dumps(got.payload)},
-            )
-            retry_at = time.monotonic() + 5
-            while not phone.evaluate(shown_any) and time.monotonic() < retry_at:
-                phone.wait_for_timeout(100)
-            if phone.evaluate(shown_any):
-                break
-            assert time.monotonic() < deadline, "no notification was shown"
+        push_service.deliver(got.payload)
         shown = phone.evaluate(
             """async () => (await (await navigator.serviceWorker.ready).getNotifications())
                  .map(n => ({title: n.title, body: n.body, url: n.data.url}))"""

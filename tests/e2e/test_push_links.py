@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import time
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import PHONE, TIMEOUT_MS, LiveServer
-from tests.e2e.test_pwa import origin, wait_for_service_worker
+from tests.e2e.conftest import PHONE, LiveServer
+from tests.e2e.test_pwa import DevtoolsPush, origin, wait_for_service_worker
 from tests.factories import TenantFixture
 
 pytestmark = pytest.mark.browser
@@ -29,37 +27,10 @@ def test_push_with_an_absolute_public_link_keeps_it(
     context, page = open_context("citizen", **PHONE)
     site = origin(live_server, e2e_tenant)
     context.grant_permissions(["notifications"], origin=site)
-    cdp = context.new_cdp_session(page)
-    registrations: list[dict[str, Any]] = []
-    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
-    cdp.send("ServiceWorker.enable")
+    push = DevtoolsPush(context, page, site)
     page.goto(live_server.url(e2e_tenant, "/"))
     wait_for_service_worker(page)
-
-    def ours() -> set[str]:
-        return {r["registrationId"] for r in registrations if r["scopeURL"] == site + "/" and not r["isDeleted"]}
-
-    deadline = time.monotonic() + TIMEOUT_MS / 1000
-    while not ours():
-        assert time.monotonic() < deadline, registrations
-        page.wait_for_timeout(50)
-    (registration,) = ours()
-    payload = {"title": "Gemeinde", "body": "Neu", "url": url.format(site=site), "tag": "case-9"}
-    shown_any = "async () => (await (await navigator.serviceWorker.ready).getNotifications()).length > 0"
-    # A push delivered while the worker is still starting can be dropped: deliver again (same tag, so the
-    # notification is replaced, never doubled) until one shows.
-    deadline = time.monotonic() + 2 * TIMEOUT_MS / 1000
-    while True:
-        cdp.send(
-            "ServiceWorker.deliverPushMessage",
-            {"origin": site, "registrationId": registration, "data": json.dumps(payload)},
-        )
-        retry_at = time.monotonic() + 5
-        while not page.evaluate(shown_any) and time.monotonic() < retry_at:
-            page.wait_for_timeout(100)
-        if page.evaluate(shown_any):
-            break
-        assert time.monotonic() < deadline, "no notification was shown"
+    push.deliver({"title": "Gemeinde", "body": "Neu", "url": url.format(site=site), "tag": "case-9"})
     shown = page.evaluate(
         "async () => (await (await navigator.serviceWorker.ready).getNotifications()).map(n => n.data.url)"
     )

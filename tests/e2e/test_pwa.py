@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from playwright.sync_api import Locator, Page, Playwright, expect
+from playwright.sync_api import BrowserContext, Locator, Page, Playwright, expect
 from sqlalchemy import func, select
 
 from backend.app import create_app
@@ -57,6 +57,7 @@ WORKER_INSTALL_BUDGET = 7 * 1024
 WORKER_INSTALL = {"/sw.js", "/static/js/outbox.js", "/offline"}
 
 SW_READY = """() => !!navigator.serviceWorker.controller && navigator.serviceWorker.controller.state === 'activated'"""
+NOTIFIED = "async () => (await (await navigator.serviceWorker.ready).getNotifications()).length > 0"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,6 +130,45 @@ def wait_until(page: Page, script: str, arg: Any = None) -> None:
 def wait_for_service_worker(page: Page) -> None:
     """Until the worker is active and controls this page (only then does going offline prove anything)."""
     page.wait_for_function(SW_READY)
+
+
+class DevtoolsPush:
+    """A push service for the page's worker, through DevTools: open it before the page loads the site."""
+
+    def __init__(self, context: BrowserContext, page: Page, site: str) -> None:
+        self.page, self.site = page, site
+        self.cdp = context.new_cdp_session(page)
+        self.versions: list[dict[str, Any]] = []
+        self.cdp.on("ServiceWorker.workerVersionUpdated", lambda e: self.versions.extend(e["versions"]))
+        self.cdp.send("ServiceWorker.enable")
+
+    def registration(self) -> str:
+        """The site's registration, once DevTools has seen its worker activated (the page may see it first)."""
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while not (ours := self._activated()):
+            assert time.monotonic() < deadline, self.versions
+            self.page.wait_for_timeout(50)
+        (registration,) = ours
+        return registration
+
+    def _activated(self) -> set[str]:
+        script = self.site + "/sw.js"
+        return {v["registrationId"] for v in self.versions if v["scriptURL"] == script and v["status"] == "activated"}
+
+    def deliver(self, payload: dict[str, Any]) -> None:
+        """Deliver until a notification shows. DevTools gives no outcome of a delivery, and one can vanish while
+        the worker starts: a repeat carries the same tag, so it replaces the notification and never doubles it."""
+        registration = self.registration()
+        message = {"origin": self.site, "registrationId": registration, "data": json.dumps(payload)}
+        deadline = time.monotonic() + 2 * TIMEOUT_MS / 1000
+        while True:
+            self.cdp.send("ServiceWorker.deliverPushMessage", message)
+            again = time.monotonic() + 3
+            while not self.page.evaluate(NOTIFIED) and time.monotonic() < again:
+                self.page.wait_for_timeout(100)
+            if self.page.evaluate(NOTIFIED):
+                return
+            assert time.monotonic() < deadline, "no notification was shown"
 
 
 def open_review(page: Page, live_server: LiveServer, tenant: TenantFixture, photo: Path | None = None) -> Locator:
@@ -387,7 +427,7 @@ def test_service_worker_sends_a_queued_request_in_the_background_and_notifies(
 
     page = context.new_page()
     page.goto(live_server.url(e2e_tenant, "/"))
-    wait_until(page, "async () => (await (await navigator.serviceWorker.ready).getNotifications()).length > 0")
+    wait_until(page, NOTIFIED)
     shown = page.evaluate(
         "async () => (await (await navigator.serviceWorker.ready).getNotifications()).map(n => [n.title, n.data.url])"
     )
@@ -506,33 +546,16 @@ def test_push_from_the_server_shows_a_notification_that_links_to_the_request(
     context, page = open_context("citizen", **PHONE)
     site = origin(live_server, e2e_tenant)
     context.grant_permissions(["notifications"], origin=site)
-    cdp = context.new_cdp_session(page)
-    registrations: list[dict[str, Any]] = []
-    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
-    cdp.send("ServiceWorker.enable")
+    push = DevtoolsPush(context, page, site)
     page.goto(live_server.url(e2e_tenant, "/"))
     wait_for_service_worker(page)
-
-    def ours() -> set[str]:
-        return {r["registrationId"] for r in registrations if r["scopeURL"] == site + "/" and not r["isDeleted"]}
-
-    deadline = time.monotonic() + TIMEOUT_MS / 1000
-    while not ours():  # DevTools reports the registration in its own time
-        assert time.monotonic() < deadline, registrations
-        page.wait_for_timeout(50)
-    (registration,) = ours()
-
     payload = {
         "title": "Ihr Anliegen 2026-00042",
         "body": "Status: In Bearbeitung",
         "url": "/r/abc123",
         "tag": "case-1",
     }
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {"origin": site, "registrationId": registration, "data": json.dumps(payload)},
-    )
-    wait_until(page, "async () => (await (await navigator.serviceWorker.ready).getNotifications()).length > 0")
+    push.deliver(payload)
     shown = page.evaluate(
         """async () => (await (await navigator.serviceWorker.ready).getNotifications())
              .map(n => ({title: n.title, body: n.body, tag: n.tag, url: n.data.url, icon: n.icon}))"""
