@@ -34,7 +34,7 @@ from backend.accounts.passkeys import PasskeyService
 from backend.core.deps import provide_session, provide_tenant
 from backend.core.i18n import gettext as _
 from backend.core.tenancy import TenantContext
-from backend.core.text import clean_line
+from backend.core.text import clean_line, whole_number
 from backend.notifications.staff_mail import SIGN_IN_KIND, queue_link_email
 from backend.settings import Settings
 
@@ -222,7 +222,7 @@ class CitizenAccountController(Controller):
         return await account_page(
             citizens,
             account,
-            joined=int(joined) if joined.isdigit() and len(joined) < 4 else None,
+            joined=whole_number(joined, 3),
             passkey_notice=notices.get(request.query_params.get("passkey", ""), ""),
         )
 

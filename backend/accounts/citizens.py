@@ -29,6 +29,7 @@ from backend.catalogue.models import Service
 from backend.core import i18n
 from backend.core.db import unscoped_session
 from backend.core.tenancy import TenantContext
+from backend.core.text import ascii_digits
 from backend.notifications.services import follow_account
 
 CODE_VALIDITY = datetime.timedelta(minutes=10)
@@ -179,7 +180,7 @@ class CitizenService:
         if counted.rowcount != 1:  # type: ignore[attr-defined]
             exhausted = row.used_at is None and _aware(row.expires_at) > now and row.tries >= CODE_TRIES
             raise CodeRefused("exhausted" if exhausted else "expired")
-        digits = "".join(ch for ch in code if ch.isdigit())
+        digits = "".join(ch for ch in ascii_digits(code) if ch.isascii() and ch.isdigit())
         if not hmac.compare_digest(self._code_hash(row.browser_hash, digits), row.code_hash):
             tries = await self.session.scalar(select(CitizenSignInCode.tries).where(CitizenSignInCode.id == row.id))
             raise CodeRefused("exhausted" if (tries or 0) >= CODE_TRIES else "wrong")

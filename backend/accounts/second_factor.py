@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import RecoveryCode, User
+from backend.core.text import ascii_digits
 
 # One step either side of now: a phone clock a little off, or a code typed just as it changed.
 VALID_WINDOW = 1
@@ -53,13 +54,14 @@ def _matching_step(secret: str, code: str, now: datetime.datetime) -> int | None
     totp = pyotp.TOTP(secret)
     step = totp.timecode(now)
     for candidate in range(step - VALID_WINDOW, step + VALID_WINDOW + 1):
-        if hmac.compare_digest(totp.generate_otp(candidate), code):
+        if hmac.compare_digest(totp.generate_otp(candidate).encode(), code.encode()):
             return candidate
     return None
 
 
 def normalized_code(raw: str) -> str:
-    return "".join(ch for ch in raw if not ch.isspace() and ch != "-").lower()
+    """The code as typed, without spaces and dashes, in lower case, its digits as ASCII digits."""
+    return ascii_digits("".join(ch for ch in raw if not ch.isspace() and ch != "-")).lower()
 
 
 def _hash(code: str) -> str:
@@ -111,7 +113,7 @@ class SecondFactorService:
         user = await self.user(user_id)
         if not user.totp_secret or not code:
             return False
-        if code.isdigit() and len(code) == 6:
+        if code.isascii() and code.isdigit() and len(code) == 6:
             step = _matching_step(user.totp_secret, code, now)
             if step is None:
                 return False

@@ -24,6 +24,7 @@ from backend.catalogue.models import Service
 from backend.catalogue.schemas import Field, FormDefinition
 from backend.core.errors import Conflict, NotFound
 from backend.core.i18n import gettext as _
+from backend.core.text import clean_text
 
 MAX_MESSAGE = 5000
 MAX_FILES = 5
@@ -55,7 +56,7 @@ async def read_message(
 ) -> MessageInput:
     """Read a message form: the text (bounded) and its files through the form's upload checks."""
     data = await request.form()
-    text = str(data.get(text_field) or "").strip()
+    text = clean_text(str(data.get(text_field) or ""))
     if len(text) > MAX_MESSAGE:  # refused before any file is cleaned and stored
         too_long = _("Your message is too long (at most %(n)s characters).", n=MAX_MESSAGE)
         return MessageInput(text=text, errors={text_field: too_long})

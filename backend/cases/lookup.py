@@ -24,6 +24,7 @@ from backend.catalogue.models import Service
 from backend.core import i18n
 from backend.core.db import tenant_session
 from backend.core.tenancy import TenantContext
+from backend.core.text import clean_line
 from backend.notifications.models import OutboxMessage
 from backend.notifications.push import topic_for
 from backend.notifications.services import in_language
@@ -78,7 +79,8 @@ def normalise_email(value: str) -> str:
 
 
 def normalise_reference(value: str) -> str:
-    return value.strip().upper()[:MAX_REFERENCE]
+    """A reference as typed: without control characters (a database refuses some) or surrounding spaces."""
+    return clean_line(value).upper()[:MAX_REFERENCE]
 
 
 def email_key(email: str) -> str:

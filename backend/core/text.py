@@ -46,6 +46,20 @@ def clean_line(value: str) -> str:
     return clean_text(value, multiline=False)
 
 
+def ascii_digits(value: str) -> str:
+    """Decimal digits of any script (Arabic-Indic, Persian, Devanagari, full-width ...) as ASCII digits, everything
+    else as it is: a code or a number typed on a keyboard of another script means what it says."""
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() and not ch.isascii() else ch for ch in value)
+
+
+def whole_number(value: str, max_digits: int) -> int | None:
+    """A whole number of at most ``max_digits`` digits (of any script), or None: no sign, no other character."""
+    value = ascii_digits(value.strip())
+    if not value or len(value) > max_digits or not (value.isascii() and value.isdigit()):
+        return None
+    return int(value)
+
+
 def email_address(value: str) -> str:
     """A well-formed e-mail address in its normal form, or ValueError: the one check before an address is
     stored or put into a mail header. Syntax only: no DNS lookup, so it works offline and never waits."""

@@ -21,7 +21,8 @@ def signature(secret: str, token: str) -> str:
 
 
 def valid_signature(secret: str, token: str, sig: str) -> bool:
-    return bool(sig) and hmac.compare_digest(signature(secret, token), sig)
+    # Bytes: compare_digest refuses a str with non-ASCII characters, and the link's signature may hold any.
+    return bool(sig) and hmac.compare_digest(signature(secret, token).encode(), sig.encode())
 
 
 def unsubscribe_path(secret: str, token: str) -> str:

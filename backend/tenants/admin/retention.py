@@ -15,6 +15,7 @@ from backend.accounts.services import StaffIdentity
 from backend.cases.retention import MAX_DAYS, MIN_DAYS, anonymised_count, retention_days, set_retention_days
 from backend.core.i18n import gettext as _
 from backend.core.tenancy import TenantContext
+from backend.core.text import whole_number
 
 NO_STORE = {"Cache-Control": "no-store"}
 PAGE = "/staff/admin/retention"
@@ -43,9 +44,9 @@ def parse_days(raw: str) -> tuple[int | None, str]:
     raw = raw.strip()
     if not raw:
         return None, ""
-    if not raw.isdigit() or len(raw) > 5:
+    days = whole_number(raw, 5)
+    if days is None:
         return None, _("Please enter a whole number of days, e.g. 365, or leave the field empty.")
-    days = int(raw)
     if not MIN_DAYS <= days <= MAX_DAYS:
         return None, _(
             "Please enter between %(min)s and %(max)s days, or leave the field empty.", min=MIN_DAYS, max=MAX_DAYS

@@ -168,6 +168,20 @@ async def test_a_code_works_once(client: Client, tenant: TenantFixture, settings
         assert SESSION_COOKIE not in replay.cookies
 
 
+async def test_a_code_typed_with_another_script_s_digits_counts(
+    client: Client, tenant: TenantFixture, settings: Settings
+) -> None:
+    """A keyboard set to Persian or Arabic types its own digits; they mean the same code, superscripts do not."""
+    english(client)
+    await ask_code(client, ANNA)
+    code = await last_code(settings, tenant, ANNA)
+    superscript = await enter_code(client, code.translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")))
+    assert superscript.status_code == 422 and "not correct" in superscript.text
+    persian = code.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    done = await enter_code(client, f"{persian[:3]} {persian[3:]}")
+    assert done.status_code == 303 and done.headers["location"] == "/account", done.text
+
+
 async def test_a_code_is_dead_after_five_wrong_tries(client: Client, tenant: TenantFixture, settings: Settings) -> None:
     english(client)
     await ask_code(client, ANNA)

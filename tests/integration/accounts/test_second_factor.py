@@ -115,6 +115,30 @@ async def test_setting_up_refuses_a_wrong_code_and_keeps_the_secret(client: Clie
     wrong = await client.post(PAGE, data={"_csrf_token": csrf_token(page.text), "code": "12"})
     assert wrong.status_code == 422 and 'aria-invalid="true"' in wrong.text
     assert secret in wrong.text  # the same secret: the app the person already scanned stays right
+    for odd in ("²²²²²²", "üüüüüü", "12\x003456", "x" * 5000):  # never a server error, the same clear answer
+        again = await client.post(PAGE, data={"_csrf_token": csrf_token(page.text), "code": odd})
+        assert again.status_code == 422 and 'aria-invalid="true"' in again.text, odd
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+async def test_a_code_typed_in_another_script_s_digits_counts(
+    client: Client, tenant: TenantFixture, person: Person
+) -> None:
+    """A phone's keyboard set to Arabic or Persian types its own digits; they mean the same code."""
+    await login(client, tenant.clerk_email, tenant.password)
+    secret, recovery = await enrol(client)
+    async with person(tenant.host) as other:
+        await login(other, tenant.clerk_email, tenant.password)
+        superscript = await code_step(other, _code(secret, 1).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")))
+        assert superscript.status_code == 422  # type: ignore[attr-defined]
+        done = await code_step(other, _code(secret, 1).translate(ARABIC_INDIC))
+        assert done.status_code == 303  # type: ignore[attr-defined]
+    async with person(tenant.host) as third:
+        await login(third, tenant.clerk_email, tenant.password)
+        persian = recovery[0].translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+        assert (await code_step(third, persian)).status_code == 303  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from multidict import MultiDict
 from backend.catalogue.forms import raw_values, validate
 from backend.catalogue.schemas import parse_definition
 from backend.core import i18n
-from backend.core.text import clean_line, clean_text, email_address
+from backend.core.text import ascii_digits, clean_line, clean_text, email_address, whole_number
 
 DEFINITION = parse_definition(
     {
@@ -100,3 +100,27 @@ def test_good_email_addresses_pass_in_their_normal_form() -> None:
     result = validate(DEFINITION, {"email": "Anna.Beispiel@Example.ORG"}, {})
     assert result.answers["email"] == "Anna.Beispiel@example.org"
     assert email_address("jürgen@bürger.de") == "jürgen@bürger.de"
+
+
+@pytest.mark.parametrize(
+    ("typed", "digits"),
+    [
+        ("١٢٣٤٥٦", "123456"),  # Arabic-Indic
+        ("۰۱۲ ۳۴۵", "012 345"),  # Persian, with the space kept
+        ("१२३", "123"),  # Devanagari
+        ("１２３", "123"),  # full-width
+        ("ab-12", "ab-12"),
+        ("²³", "²³"),  # superscripts are no decimal digits: left as they are, and refused where a number is due
+    ],
+)
+def test_digits_of_any_script_become_ascii_digits(typed: str, digits: str) -> None:
+    assert ascii_digits(typed) == digits
+
+
+@pytest.mark.parametrize(
+    ("typed", "number"),
+    [("365", 365), (" ٣٦٥ ", 365), ("00042", 42), ("123456", None), ("", None), ("-1", None), ("1.5", None),
+     ("²", None), ("1e3", None), ("\x00", None)],
+)  # fmt: skip
+def test_a_whole_number_has_digits_only_and_at_most_so_many(typed: str, number: int | None) -> None:
+    assert whole_number(typed, 5) == number
