@@ -5,11 +5,10 @@ private responses are never stored; every state-changing route refuses a request
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import func, select
 
 from backend.accounts import throttle
@@ -17,7 +16,6 @@ from backend.app import CSRF_EXEMPT
 from backend.core.db import Base, alchemy_config
 from backend.open311 import controllers as open311
 from backend.settings import Settings
-from tests.factories import make_tenant
 from tests.integration.core.routes import (
     ALL_METHODS,
     ENDPOINTS,
@@ -26,10 +24,8 @@ from tests.integration.core.routes import (
     UNSAFE_ENDPOINTS,
     Endpoint,
     World,
-    close_world,
     fill,
     implausible,
-    make_world,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -66,14 +62,6 @@ def no_login_delays() -> Iterator[None]:
         patch.setattr(open311, "READS_PER_MINUTE", 1_000_000)
         patch.setattr(open311, "WRITES_PER_MINUTE", 1_000_000)
         yield
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def world(settings: Settings) -> AsyncIterator[World]:
-    tenant = await make_tenant(settings)
-    world = await make_world(settings, tenant)
-    yield world
-    await close_world(world)
 
 
 def _ids(endpoints: list[Endpoint]) -> list[str]:
