@@ -100,6 +100,11 @@ async def test_the_requests_a_device_remembers_join_the_account_on_request(
         assert f'href="{tracking}"' in mine.text
     assert f'href="{berts}"' not in mine.text, "a request of another account stays there"
     assert re.search(r'data-known="[^"]*' + remembered[0].rsplit("/", 1)[1], mine.text), "the page knows its own"
+    for odd in ("²", "-1", "9999", "x"):  # an address edited by hand shows the page without the notice
+        plain = await client.get(f"/account?joined={odd}")
+        assert plain.status_code == 200 and "from this device were added" not in plain.text, odd
+    arabic = await client.get("/account?joined=٢")
+    assert "2 requests from this device were added to your account." in arabic.text
 
     # Signed out, the route sends to the sign-in page and changes nothing.
     async with person(tenant.host) as stranger:
