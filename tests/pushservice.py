@@ -54,6 +54,7 @@ class PushService:
         self.devices: dict[str, Device] = {}
         self.received: list[Received] = []
         self.requests = 0
+        self.delay = 0.0  # seconds before each answer: a slow push service
         self._lock = threading.Lock()
         service = self
 
@@ -125,6 +126,8 @@ class PushService:
             payload = json.loads(plain)
         except Exception as exc:  # noqa: BLE001 - reported to the test as a problem
             problems.append(f"cannot decrypt: {exc!r}")
+        if self.delay:
+            time.sleep(self.delay)
         with self._lock:
             status, extra = device.answers.pop(0) if device.answers else (201, {})
             if problems:

@@ -29,14 +29,16 @@ import ssl
 import time
 import urllib.request
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
 import httpx
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from pyreqwest.client import Client, ClientBuilder
+from pyreqwest.exceptions import TransportError
+from pyreqwest.proxy import ProxyBuilder
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,7 +47,7 @@ from backend.core.db import unscoped_session
 from backend.core.text import email_address
 from backend.notifications.metrics import count_delivery
 from backend.notifications.models import OutboxMessage, PushSubscription, VapidKey, WebhookEndpoint
-from backend.notifications.push import PushError, VapidKeyPair, build_request, check_endpoint
+from backend.notifications.push import PushError, PushRequest, VapidKeyPair, build_request, check_endpoint
 from backend.notifications.services import email_fallback, in_language
 from backend.notifications.staff_mail import PRIVATE_LINK_KINDS, SECRET_TEXT_KINDS
 from backend.notifications.unsubscribe import token_of, unsubscribe_path
@@ -55,9 +57,11 @@ from backend.tenants.models import Tenant
 from backend.tenants.urls import primary_hosts, public_url
 
 log = logging.getLogger("rathaus.delivery")
-# Rows per round of the worker's loop: larger rounds spread the database's work over more messages
-# (bench/push_bench.py: 35 % of the raw rate with 100, 40 % with 250); a crashed worker's claim delays as many.
+# Rows per round of the worker's loop: larger rounds spread the database's work over more messages (measured with
+# bench/push_bench.py --batch: 250 beats 100, 500 is no faster than 250); a crashed worker's claim delays as many.
 ROUND_SIZE = 250
+# A round starts no send later than this many seconds before its claim runs out (a push may take 15 s).
+SEND_MARGIN = 20.0
 # How much of a push service's answer is read (an answer longer than this closes its connection).
 _PUSH_ANSWER_BYTES = 4096
 
@@ -89,6 +93,9 @@ class Job:
 class Round:
     claimed: list[uuid.UUID]  # every row this round claimed
     jobs: list[Job]  # what is sent (empty if loading failed: the claims then run out)
+    # Per job: a push's encrypted and signed request, or the Outcome that it must not be sent; None for the others.
+    ready: list[PushRequest | Outcome | None] = field(default_factory=list)
+    claimed_at: float = field(default_factory=time.monotonic)  # just before the claim (time.monotonic)
 
 
 @dataclass(frozen=True)
@@ -142,10 +149,10 @@ class Deliverer:
             follow_redirects=False,
         )
         self._concurrency = concurrency
-        # Push: aiohttp, made in the worker's event loop at the first push. A push costs the sending process
-        # a tenth of what it costs through httpx (bench/push_bench.py), and a broadcast sends one per device.
-        self._push_client: aiohttp.ClientSession | None = None
-        self._proxies = urllib.request.getproxies_environment()
+        # Push: pyreqwest (Rust's reqwest and hyper), made in the worker's event loop at the first push. A push costs
+        # the sending process half of what it costs through aiohttp and a tenth of httpx (bench/push_bench.py), and a
+        # broadcast sends one per device.
+        self._push_client: Client | None = None
         self._slots = asyncio.Semaphore(concurrency)
         self._keys: dict[uuid.UUID, VapidKeyPair] = {}
 
@@ -156,25 +163,26 @@ class Deliverer:
             await self._push_client.close()
             self._push_client = None
 
-    def _push_session(self) -> aiohttp.ClientSession:
-        if self._push_client is None or self._push_client.closed:
-            self._push_client = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._concurrency),
-                timeout=aiohttp.ClientTimeout(total=15.0, connect=5.0),
-                # Not trust_env: it would look for a .netrc in a thread at every request. The proxy is chosen
-                # here instead (_proxy_for).
-                trust_env=False,
+    def _push_session(self) -> Client:
+        if self._push_client is None:
+            builder = (
+                ClientBuilder()
+                .max_connections(self._concurrency)
+                .timeout(datetime.timedelta(seconds=15))
+                .connect_timeout(datetime.timedelta(seconds=5))
+                .follow_redirects(False)
+                .user_agent("Rathaus-Push/1")
+                .no_proxy()
             )
+            # An operator's HTTP(S)_PROXY and NO_PROXY, as every other outgoing request of the worker uses them.
+            proxies = urllib.request.getproxies_environment()
+            for scheme in ("http", "https"):
+                if proxies.get(scheme):
+                    builder = builder.proxy(
+                        getattr(ProxyBuilder, scheme)(proxies[scheme]).no_proxy(proxies.get("no") or None)
+                    )
+            self._push_client = builder.build()
         return self._push_client
-
-    def _proxy_for(self, url: str) -> str | None:
-        """An operator's HTTP(S)_PROXY (and NO_PROXY), as every other outgoing request of the worker uses it."""
-        if not self._proxies:
-            return None
-        parts = urlsplit(url)
-        if urllib.request.proxy_bypass_environment(parts.hostname or "", self._proxies):
-            return None
-        return self._proxies.get(parts.scheme)
 
     # --- the loop ------------------------------------------------------------------------------------
 
@@ -182,6 +190,7 @@ class Deliverer:
         """Deliver until ``stop`` is set. While one round is sent, the next is claimed and loaded (when the last
         claim was full, so more is likely waiting): the database's work overlaps the sending instead of pausing it."""
         ahead: asyncio.Task[Round | None] | None = None
+        recording: asyncio.Task[None] | None = None
         try:
             while not stop.is_set():
                 round_ = await (ahead if ahead is not None else self._fetch_safely(limit))
@@ -192,8 +201,14 @@ class Deliverer:
                     continue
                 if len(round_.claimed) >= limit:
                     ahead = asyncio.create_task(self._fetch_safely(limit))
-                await self._deliver(round_)
+                outcomes = await self._send_round(round_)
+                # The outcomes are written while the next round is sent; one round's at a time, in order.
+                if recording is not None:
+                    await recording
+                recording = asyncio.create_task(self._record(round_, outcomes))
         finally:
+            if recording is not None:
+                await recording
             if ahead is not None:
                 # Claimed but not sent: handed back at once, so nobody waits for the claim to run out.
                 left = await ahead
@@ -222,23 +237,62 @@ class Deliverer:
             return None
 
     async def _fetch(self, limit: int) -> Round | None:
+        claimed_at = time.monotonic()
         async with unscoped_session(self.db) as session:
             messages = await self._claim(session, limit)
             if not messages:
                 return None
             claimed = [m.id for m in messages]
             try:
-                return Round(claimed, await self._prepare(session, messages))
+                jobs = await self._prepare(session, messages)
             except Exception:
                 # The claims run out and a later round tries again; nothing is lost.
                 log.exception("delivery round of %s messages failed", len(claimed))
-                return Round(claimed, [])
+                return Round(claimed, [], claimed_at=claimed_at)
+        # Every push of the round is encrypted and signed here, in one go, and only then sent: the crypto runs with its
+        # code and tables warm instead of between the network's callbacks, and while the previous round waits for its
+        # answers (bench/push_bench.py).
+        ready = [self._push_request(job) if job.message.channel == "push" else None for job in jobs]
+        return Round(claimed, jobs, ready, claimed_at)
+
+    def _send_until(self, round_: Round) -> float:
+        """When a round stops starting sends (time.monotonic): early enough that a send started before it ends, and is
+        recorded, before the claim runs out and another worker may take the row."""
+        timeout = self.policy.claim_timeout
+        return round_.claimed_at + max(timeout - SEND_MARGIN, timeout / 2)
 
     async def _deliver(self, round_: Round) -> None:
+        await self._record(round_, await self._send_round(round_))
+
+    async def _send_round(self, round_: Round) -> list[Outcome | None]:
+        """Send the round's messages; an outcome per job, None for one handed back unsent."""
+        jobs, ready = round_.jobs, round_.ready or [None] * len(round_.jobs)
+        outcomes: list[Outcome | None] = [None] * len(jobs)
+        turns = iter(range(len(jobs)))
+        send_until = self._send_until(round_)
+
+        async def lane() -> None:
+            # A few lanes take the round's messages one after the other: as many in flight as the worker's
+            # concurrency, without a waiting task per message. Past send_until (a slow push service) the rest is
+            # handed back unsent, for the next round.
+            for i in turns:
+                if time.monotonic() >= send_until:
+                    return
+                outcomes[i] = await self._send(jobs[i], ready[i])
+
+        await asyncio.gather(*(lane() for _ in range(min(self._concurrency, len(jobs)))))
+        return outcomes
+
+    async def _record(self, round_: Round, outcomes: list[Outcome | None]) -> None:
+        """Write the round's outcomes in one transaction and hand back what was not sent."""
         try:
-            outcomes = await asyncio.gather(*(self._send(job) for job in round_.jobs))
+            pairs = list(zip(round_.jobs, outcomes, strict=True))
             async with unscoped_session(self.db) as session:
-                recorded = await self._record_all(session, list(zip(round_.jobs, outcomes, strict=True)))
+                recorded = await self._record_all(session, [(job, out) for job, out in pairs if out is not None])
+            left = [job.message.id for job, out in pairs if out is None]
+            if left:
+                log.warning("%s messages of a round handed back unsent: the round took too long", len(left))
+                await self._release(left)
             for channel, outcome in recorded:  # counted once the outcomes are committed
                 count_delivery(channel, outcome)
         except Exception:
@@ -317,11 +371,14 @@ class Deliverer:
             jobs.append(Job(message, device, key, tenant, link, endpoint))
         return jobs
 
-    async def _send(self, job: Job) -> Outcome:
+    async def _send(self, job: Job, ready: PushRequest | Outcome | None = None) -> Outcome:
+        """Send one message; a push's request may come ready-made (or its refusal: an Outcome) from _push_request."""
+        if isinstance(ready, Outcome):
+            return ready
         async with self._slots:
             try:
                 if job.message.channel == "push":
-                    return await self._push(job)
+                    return await self._push(job, ready)
                 if job.message.channel == "webhook":
                     return await self._webhook(job)
                 return await self._email(job)
@@ -329,13 +386,14 @@ class Deliverer:
                 log.exception("sending outbox message %s failed", job.message.id)
                 return Outcome("retry", f"unexpected error: {type(exc).__name__}")
 
-    async def _push(self, job: Job) -> Outcome:
+    def _push_request(self, job: Job) -> PushRequest | Outcome:
+        """The encrypted and signed request of a push, or the Outcome that it must not be sent."""
         device, message = job.device, job.message
         if device is None or job.key is None:
             return Outcome("gone", "subscription no longer exists")
         try:
             check_endpoint(device.endpoint, self.settings.push_endpoint_allowlist)
-            request = build_request(
+            return build_request(
                 endpoint=device.endpoint,
                 p256dh=device.p256dh,
                 auth=device.auth,
@@ -348,21 +406,34 @@ class Deliverer:
             )
         except PushError as exc:
             return Outcome("failed", f"not sent: {exc}")
+        except Exception as exc:  # one bad message must not stop the others
+            log.exception("preparing outbox message %s failed", job.message.id)
+            return Outcome("retry", f"unexpected error: {type(exc).__name__}")
+
+    async def _push(self, job: Job, request: PushRequest | None = None) -> Outcome:
+        if request is None:
+            ready = self._push_request(job)
+            if isinstance(ready, Outcome):
+                return ready
+            request = ready
         try:
-            async with self._push_session().post(
-                request.url,
-                data=request.body,
-                headers=request.headers,
-                allow_redirects=False,
-                proxy=self._proxy_for(request.url),
-            ) as response:
+            sending = (
+                self._push_session()
+                .post(request.url)
+                .headers(request.headers)
+                .body_bytes(request.body)
+                .streamed_read_buffer_limit(_PUSH_ANSWER_BYTES)
+                .build_streamed()
+            )
+            async with sending as response:
                 code = response.status
-                retry_after = response.headers.get("retry-after")
+                retry_after = response.get_header("retry-after")
                 # A push service answers in a few words at most: reading them lets the connection serve the next
                 # push; a refusal's text is kept (short) with the message.
-                text = (await response.content.read(_PUSH_ANSWER_BYTES)).decode("utf-8", "replace")[:200]
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return Outcome("retry", f"network error: {type(exc).__name__}: {exc}")
+                start = await response.body_reader.read(_PUSH_ANSWER_BYTES)
+                text = bytes(start or b"").decode("utf-8", "replace")[:200]
+        except (TransportError, TimeoutError) as exc:
+            return Outcome("retry", f"network error: {type(exc).__name__}: {exc}"[:300])
         if 200 <= code < 300:
             return Outcome("sent")
         if code in (404, 410):

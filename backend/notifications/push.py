@@ -9,6 +9,7 @@ does not check the payload size (we refuse more than one record can hold).
 from __future__ import annotations
 
 import base64
+import functools
 import ipaddress
 import json
 import re
@@ -77,6 +78,10 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+# The scheme and the authority of a URL (what urlsplit calls scheme and netloc), then the rest.
+_ORIGIN = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)(.*)$", re.DOTALL)
+
+
 def check_endpoint(endpoint: str, allowlist: tuple[str, ...]) -> str:
     """Accept only push services we know: https on port 443 of allowlisted DNS names; plain http and
     other ports for loopback hosts only (a local push service in tests and development).
@@ -88,13 +93,26 @@ def check_endpoint(endpoint: str, allowlist: tuple[str, ...]) -> str:
         raise PushError("endpoint too long")
     if not endpoint.isascii() or not endpoint.isprintable() or " " in endpoint:
         raise PushError("endpoint is not a valid URL")
+    match = _ORIGIN.match(endpoint)
+    if match is None:
+        raise PushError("endpoint must use https")
+    origin, rest = match.groups()
+    if rest.partition("#")[2]:
+        raise PushError("endpoint is not a valid push service URL")
+    # A push service's devices share its origin: the origin's verdict is kept (a broadcast checks thousands).
+    _check_origin(origin, allowlist)
+    return endpoint
+
+
+@functools.lru_cache(maxsize=256)
+def _check_origin(origin: str, allowlist: tuple[str, ...]) -> None:
     try:
-        parts = urlsplit(endpoint)
+        parts = urlsplit(origin)
         port = parts.port
     except ValueError as exc:
         raise PushError("endpoint is not a valid URL") from exc
     host = (parts.hostname or "").lower()
-    if not host or "@" in parts.netloc or parts.fragment:
+    if not host or "@" in parts.netloc:
         raise PushError("endpoint is not a valid push service URL")
     loopback = _is_loopback(host)
     if parts.scheme == "http":
@@ -114,7 +132,6 @@ def check_endpoint(endpoint: str, allowlist: tuple[str, ...]) -> str:
         raise PushError("endpoint must use port 443")
     if not _host_allowed(host, port, allowlist):
         raise PushError("endpoint host is not a known push service")
-    return endpoint
 
 
 P256DH_LENGTH = 65  # an uncompressed P-256 point: 0x04, then X and Y of 32 bytes each
@@ -172,7 +189,13 @@ class VapidKeyPair:
 
 def audience(endpoint: str) -> str:
     """The endpoint's origin, with a non-default port kept (RFC 8292 §2)."""
-    parts = urlsplit(endpoint)
+    match = _ORIGIN.match(endpoint)
+    return _audience(match.group(1) if match else endpoint)
+
+
+@functools.lru_cache(maxsize=256)
+def _audience(origin: str) -> str:
+    parts = urlsplit(origin)
     default = {"https": 443, "http": 80}.get(parts.scheme)
     port = f":{parts.port}" if parts.port and parts.port != default else ""
     return f"{parts.scheme}://{parts.hostname}{port}"

@@ -269,9 +269,9 @@ async def test_the_worker_loop_claims_the_next_round_while_sending_and_hands_it_
     rounds: list[int] = []
 
     class Counting(Deliverer):
-        async def _deliver(self, round_):  # type: ignore[no-untyped-def]
+        async def _send_round(self, round_):  # type: ignore[no-untyped-def]
             rounds.append(len(round_.claimed))
-            await super()._deliver(round_)
+            return await super()._send_round(round_)
 
     worker = Counting(alchemy_config(settings), settings, policy=FAST)
     loop = asyncio.create_task(worker.run_forever(stop, idle=0.01, limit=4))
@@ -291,13 +291,15 @@ async def test_the_worker_loop_claims_the_next_round_while_sending_and_hands_it_
     stop = asyncio.Event()
 
     class StopsAfterOneRound(Deliverer):
-        async def _deliver(self, round_):  # type: ignore[no-untyped-def]
-            await super()._deliver(round_)
+        async def _send_round(self, round_):  # type: ignore[no-untyped-def]
+            outcomes = await super()._send_round(round_)
             stop.set()
+            return outcomes
 
     once = StopsAfterOneRound(worker.db, settings, policy=FAST)
     try:
         await once.run_forever(stop, idle=0.01, limit=4)
+        # The round that was sent is recorded before the loop returns.
         rows = await outbox(settings, tenant_id=tenant.id)
         waiting = [r for r in rows if r.status == "pending"]
         assert len(rows) == 60 and len(waiting) == 26

@@ -136,6 +136,11 @@ def test_auth_secret_must_be_exactly_16_bytes(push: PushService, auth: bytes) ->
         "https://fcm.googleapis.com\t/fcm/send/1",
         "https://evilnotify.windows.com/w/?token=1",
         "https://notify.windows.com/w/?token=1",
+        "https://fcm.googleapis.com/fcm/send/1#x",
+        "https://fcm.googleapis.com#x/fcm/send/1",
+        "https:/fcm.googleapis.com/fcm/send/1",
+        "fcm.googleapis.com/fcm/send/1",
+        "https://[::1/fcm/send/1",
     ],
 )
 def test_push_endpoints_need_a_plain_dns_name_on_port_443(endpoint: str) -> None:
@@ -156,6 +161,13 @@ def test_loopback_push_services_keep_their_test_ports() -> None:
     check_endpoint("http://push.localhost:8080/push/1", ("*.localhost",))
     with pytest.raises(PushError):
         check_endpoint("http://127.0.0.1:41234/push/1", ("127.0.0.1:9999",))
+    # The verdict on an origin is kept per allowlist: the same origin is judged anew under another one, and a
+    # good origin still refuses a path that ends in a fragment.
+    check_endpoint("http://127.0.0.1:41234/push/2", ("127.0.0.1",))
+    with pytest.raises(PushError):
+        check_endpoint("http://127.0.0.1:41234/push/2#x", ("127.0.0.1",))
+    with pytest.raises(PushError):
+        check_endpoint("http://127.0.0.1:41234/push/2", ())
 
 
 async def test_a_subscription_with_a_short_auth_secret_is_refused_over_http(
