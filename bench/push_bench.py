@@ -47,7 +47,16 @@ class Push(asyncio.Protocol):
             if len(rest) < length:
                 return
             self.buf = rest[length:]
-            self.transport.write(b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n")
+            answer = b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n"
+            if LATENCY:
+                asyncio.get_running_loop().call_later(LATENCY, self.answer, answer)
+            else:
+                self.transport.write(answer)
+    def answer(self, answer):
+        if not self.transport.is_closing():
+            self.transport.write(answer)
+
+LATENCY = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0  # seconds before each answer: a push service far away
 
 async def main():
     loop = asyncio.get_running_loop()
@@ -63,6 +72,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--messages", type=int, default=2000)
     p.add_argument("--batch", type=int, default=250, help="rows per round (the worker's default: 250)")
+    p.add_argument(
+        "--latency", type=float, default=0.0, help="seconds the push endpoint waits before each answer (default: 0)"
+    )
     p.add_argument("--pg-host", default="127.0.0.1")
     p.add_argument("--pg-port", type=int, default=5432)
     p.add_argument("--pg-user", default="postgres")
@@ -217,7 +229,9 @@ def main(argv: list[str] | None = None) -> None:
     name, url = create_database(args)
     data_dir = Path(tempfile.mkdtemp(prefix="rathaus-push-bench-"))
     port = free_port()
-    endpoint = subprocess.Popen([sys.executable, "-c", ENDPOINT_SERVER, str(port)], stdout=subprocess.PIPE, text=True)
+    endpoint = subprocess.Popen(
+        [sys.executable, "-c", ENDPOINT_SERVER, str(port), str(args.latency)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert endpoint.stdout and endpoint.stdout.readline().strip() == "ready"
         prepare_database(url, data_dir)

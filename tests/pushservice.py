@@ -55,12 +55,20 @@ class PushService:
         self.received: list[Received] = []
         self.requests = 0
         self.delay = 0.0  # seconds before each answer: a slow push service
+        self.in_flight = self.most_in_flight = 0  # requests being answered now, and the most at once
         self._lock = threading.Lock()
         service = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
-                service._handle(self)
+                with service._lock:
+                    service.in_flight += 1
+                    service.most_in_flight = max(service.most_in_flight, service.in_flight)
+                try:
+                    service._handle(self)
+                finally:
+                    with service._lock:
+                        service.in_flight -= 1
 
             def log_message(self, *args: Any) -> None:
                 pass

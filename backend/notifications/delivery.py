@@ -60,6 +60,8 @@ log = logging.getLogger("rathaus.delivery")
 # Rows per round of the worker's loop: larger rounds spread the database's work over more messages (measured with
 # bench/push_bench.py --batch: 250 beats 100, 500 is no faster than 250); a crashed worker's claim delays as many.
 ROUND_SIZE = 250
+# Pushes in flight at once per worker (the round's lanes; pyreqwest's limit).
+PUSH_IN_FLIGHT = 64
 # A round starts no send later than this many seconds before its claim runs out (a push may take 15 s).
 SEND_MARGIN = 20.0
 # How much of a push service's answer is read (an answer longer than this closes its connection).
@@ -137,6 +139,7 @@ class Deliverer:
         client: httpx.AsyncClient | None = None,
         policy: RetryPolicy | None = None,
         concurrency: int = 8,
+        push_in_flight: int | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -149,6 +152,9 @@ class Deliverer:
             follow_redirects=False,
         )
         self._concurrency = concurrency
+        # Pushes in flight at once: a push service answers in tens of milliseconds, so a worker with 8 would send
+        # fewer than 200 a second (bench/push_bench.py --latency 0.05); e-mails and webhooks keep ``concurrency``.
+        self._push_in_flight = push_in_flight or max(concurrency, PUSH_IN_FLIGHT)
         # Push: pyreqwest (Rust's reqwest and hyper), made in the worker's event loop at the first push. A push costs
         # the sending process half of what it costs through aiohttp and a tenth of httpx (bench/push_bench.py), and a
         # broadcast sends one per device.
@@ -167,7 +173,7 @@ class Deliverer:
         if self._push_client is None:
             builder = (
                 ClientBuilder()
-                .max_connections(self._concurrency)
+                .max_connections(self._push_in_flight)
                 .timeout(datetime.timedelta(seconds=15))
                 .connect_timeout(datetime.timedelta(seconds=5))
                 .follow_redirects(False)
@@ -272,15 +278,16 @@ class Deliverer:
         send_until = self._send_until(round_)
 
         async def lane() -> None:
-            # A few lanes take the round's messages one after the other: as many in flight as the worker's
-            # concurrency, without a waiting task per message. Past send_until (a slow push service) the rest is
-            # handed back unsent, for the next round.
+            # Lanes take the round's messages one after the other, without a waiting task per message: as many
+            # pushes in flight as the worker allows (e-mails and webhooks wait for one of their fewer slots). Past
+            # send_until (a slow push service) the rest is handed back unsent, for the next round.
             for i in turns:
                 if time.monotonic() >= send_until:
                     return
                 outcomes[i] = await self._send(jobs[i], ready[i])
 
-        await asyncio.gather(*(lane() for _ in range(min(self._concurrency, len(jobs)))))
+        lanes = self._push_in_flight if any(job.message.channel == "push" for job in jobs) else self._concurrency
+        await asyncio.gather(*(lane() for _ in range(min(lanes, len(jobs)))))
         return outcomes
 
     async def _record(self, round_: Round, outcomes: list[Outcome | None]) -> None:
@@ -375,16 +382,16 @@ class Deliverer:
         """Send one message; a push's request may come ready-made (or its refusal: an Outcome) from _push_request."""
         if isinstance(ready, Outcome):
             return ready
-        async with self._slots:
-            try:
-                if job.message.channel == "push":
-                    return await self._push(job, ready)
+        try:
+            if job.message.channel == "push":
+                return await self._push(job, ready)
+            async with self._slots:
                 if job.message.channel == "webhook":
                     return await self._webhook(job)
                 return await self._email(job)
-            except Exception as exc:  # one bad message must not stop the others
-                log.exception("sending outbox message %s failed", job.message.id)
-                return Outcome("retry", f"unexpected error: {type(exc).__name__}")
+        except Exception as exc:  # one bad message must not stop the others
+            log.exception("sending outbox message %s failed", job.message.id)
+            return Outcome("retry", f"unexpected error: {type(exc).__name__}")
 
     def _push_request(self, job: Job) -> PushRequest | Outcome:
         """The encrypted and signed request of a push, or the Outcome that it must not be sent."""

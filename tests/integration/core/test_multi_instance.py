@@ -36,7 +36,6 @@ import contextlib
 import datetime
 import email
 import html
-import inspect
 import io
 import os
 import re
@@ -63,7 +62,7 @@ from sqlalchemy import delete, select, update
 
 from backend.cases.models import Case, CaseEvent
 from backend.core.db import alchemy_config, tenant_session, unscoped_session
-from backend.notifications.delivery import Deliverer
+from backend.notifications.delivery import PUSH_IN_FLIGHT
 from backend.notifications.models import OutboxMessage, PushSubscription
 from backend.settings import METRICS_DIR_VARIABLE, PROJECT_ROOT, Settings
 from tests.conftest import TEST_SECRET, csrf_token
@@ -86,8 +85,8 @@ REDIS_URL = os.environ.get("RATHAUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/13"
 START_SECONDS = 45.0  # for the four processes to come up on a busy machine
 WAIT_SECONDS = 30.0  # for any one step (a delivery round, a retried request) to be done
 GATE_SECONDS = 60.0  # the longest the push service holds an answer (the test opens the gate long before)
-# How many messages a `rathaus worker` sends at once; the rest of a bigger round waits for a free slot.
-SENDS_AT_ONCE = inspect.signature(Deliverer).parameters["concurrency"].default
+# How many pushes a `rathaus worker` sends at once; the rest of a bigger round waits for a free lane.
+SENDS_AT_ONCE = PUSH_IN_FLIGHT
 
 
 # --- the push service, with answers that can be held back ----------------------------------------------------

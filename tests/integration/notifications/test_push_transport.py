@@ -37,7 +37,7 @@ def proxy(push: PushService, monkeypatch: pytest.MonkeyPatch) -> Iterator[PushSe
 async def _deliver_with_new_worker(settings: Settings, policy: RetryPolicy = FAST, concurrency: int = 8) -> int:
     """A worker started now (it reads the proxy settings when it starts), one round."""
     db = alchemy_config(settings)
-    worker = Deliverer(db, settings, policy=policy, concurrency=concurrency)
+    worker = Deliverer(db, settings, policy=policy, concurrency=concurrency, push_in_flight=concurrency)
     try:
         return await worker.run_once()
     finally:
@@ -132,3 +132,18 @@ async def test_a_slow_push_service_gets_the_rest_of_a_round_later_and_each_devic
     assert {r.status for r in await outbox(settings, tenant_id=tenant.id)} == {"sent"}
     assert all(len(push.delivered(d)) == 1 for d in devices), "each device got its push once"
     assert push.requests == 4
+
+
+async def test_many_pushes_are_in_flight_at_once(
+    client: Client, tenant: TenantFixture, push: PushService, deliverer: Deliverer, clerk_of, settings: Settings
+) -> None:
+    """A push service answers in tens of milliseconds: a worker keeps many pushes on their way, not a handful (it
+    would otherwise send fewer than 200 a second), while its e-mails and webhooks keep their few slots."""
+    from tests.integration.notifications.test_push import _case_followed_by
+
+    devices = await _case_followed_by(client, tenant, push, 24)
+    await (await clerk_of(tenant)).set_status("in_review")
+    push.delay = 0.5
+    assert await deliverer.run_once() == 24
+    assert all(len(push.delivered(d)) == 1 for d in devices)
+    assert push.most_in_flight > 8, push.most_in_flight
