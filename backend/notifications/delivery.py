@@ -29,7 +29,7 @@ import ssl
 import time
 import urllib.request
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
@@ -96,8 +96,8 @@ class Round:
     claimed: list[uuid.UUID]  # every row this round claimed
     jobs: list[Job]  # what is sent (empty if loading failed: the claims then run out)
     # Per job: a push's encrypted and signed request, or the Outcome that it must not be sent; None for the others.
-    ready: list[PushRequest | Outcome | None] = field(default_factory=list)
-    claimed_at: float = field(default_factory=time.monotonic)  # just before the claim (time.monotonic)
+    ready: list[PushRequest | Outcome | None]
+    claimed_at: float  # time.monotonic() just before the claim
 
 
 @dataclass(frozen=True)
@@ -254,7 +254,7 @@ class Deliverer:
             except Exception:
                 # The claims run out and a later round tries again; nothing is lost.
                 log.exception("delivery round of %s messages failed", len(claimed))
-                return Round(claimed, [], claimed_at=claimed_at)
+                return Round(claimed, [], [], claimed_at)
         # Every push of the round is encrypted and signed here, in one go, and only then sent: the crypto runs with its
         # code and tables warm instead of between the network's callbacks, and while the previous round waits for its
         # answers (bench/push_bench.py).
@@ -272,7 +272,7 @@ class Deliverer:
 
     async def _send_round(self, round_: Round) -> list[Outcome | None]:
         """Send the round's messages; an outcome per job, None for one handed back unsent."""
-        jobs, ready = round_.jobs, round_.ready or [None] * len(round_.jobs)
+        jobs, ready = round_.jobs, round_.ready
         outcomes: list[Outcome | None] = [None] * len(jobs)
         turns = iter(range(len(jobs)))
         send_until = self._send_until(round_)
@@ -378,13 +378,14 @@ class Deliverer:
             jobs.append(Job(message, device, key, tenant, link, endpoint))
         return jobs
 
-    async def _send(self, job: Job, ready: PushRequest | Outcome | None = None) -> Outcome:
-        """Send one message; a push's request may come ready-made (or its refusal: an Outcome) from _push_request."""
+    async def _send(self, job: Job, ready: PushRequest | Outcome | None) -> Outcome:
+        """Send one message; a push comes with its request made by _push_request (or the Outcome that it must not be
+        sent)."""
         if isinstance(ready, Outcome):
             return ready
         try:
-            if job.message.channel == "push":
-                return await self._push(job, ready)
+            if isinstance(ready, PushRequest):
+                return await self._push(ready)
             async with self._slots:
                 if job.message.channel == "webhook":
                     return await self._webhook(job)
@@ -417,12 +418,7 @@ class Deliverer:
             log.exception("preparing outbox message %s failed", job.message.id)
             return Outcome("retry", f"unexpected error: {type(exc).__name__}")
 
-    async def _push(self, job: Job, request: PushRequest | None = None) -> Outcome:
-        if request is None:
-            ready = self._push_request(job)
-            if isinstance(ready, Outcome):
-                return ready
-            request = ready
+    async def _push(self, request: PushRequest) -> Outcome:
         try:
             sending = (
                 self._push_session()
