@@ -11,35 +11,21 @@ import datetime
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, bindparam, cast, func, select
+from sqlalchemy import Integer, bindparam, cast, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, aliased, mapped_column
+from sqlalchemy.orm import aliased
 
 from backend.cases import workflow
-from backend.cases.models import Case, CaseEvent
+from backend.cases.models import Case, CaseEvent, CaseFeedback
 from backend.cases.services import CITIZEN, CaseService, CaseView
 from backend.catalogue.models import Service
-from backend.core.db import Base, TenantOwned, reusable
+from backend.core.db import reusable
 from backend.core.errors import BadRequest, Conflict, NotFound
 from backend.core.i18n import gettext as _
 from backend.core.sqlite import SHORT_READ
 
 DEFAULT_REOPEN_DAYS = 14
 MAX_COMMENT = 2000
-
-
-class CaseFeedback(TenantOwned, Base):
-    __tablename__ = "case_feedback"
-    __table_args__ = (UniqueConstraint("case_id", "round", name="uq_case_feedback_round"),)
-
-    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_file.id", ondelete="CASCADE"), index=True)
-    round: Mapped[int] = mapped_column(Integer, default=0)
-    resolved: Mapped[bool]
-    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    comment: Mapped[str] = mapped_column(Text, default="")
-    # The status the answer was about ("completed" | "rejected"), and whether it reopened the case.
-    about_status: Mapped[str] = mapped_column(String(32))
-    reopened: Mapped[bool] = mapped_column(default=False)
 
 
 @dataclass(frozen=True)
@@ -112,12 +98,14 @@ class FeedbackService:
         return list(await self.session.scalars(ANSWERS_OF_CASE, {"case_id": case_id}))
 
     async def state(self, view: CaseView) -> FeedbackState:
-        """For the tracking page: an open case costs no query, and the closing time comes from its timeline."""
+        """For the tracking page: no query of its own (an open case has no answers to read, a closed case's come with
+        the page's statement), and the closing time comes from its timeline."""
         case = view.case
         if case.status not in (*workflow.REOPENABLE_STATUSES, "reopened"):
             return FeedbackState(False, False, DEFAULT_REOPEN_DAYS, None)
         closings = [e.created_at for e in view.events if e.kind == "status_changed" and e.to_status == case.status]
-        return await self._state(case, await self.answers(case.id), max(closings, default=None))
+        answers = view.feedback if view.feedback is not None else await self.answers(case.id)
+        return await self._state(case, answers, max(closings, default=None))
 
     async def _state(
         self, case: Case, answers: list[CaseFeedback], closed_at: datetime.datetime | None

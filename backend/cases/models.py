@@ -1,4 +1,4 @@
-"""A citizen's request, its append-only timeline, its attachments and per-year reference counters."""
+"""A citizen's request, its append-only timeline, its feedback, its attachments and per-year reference counters."""
 
 from __future__ import annotations
 
@@ -121,6 +121,22 @@ class CaseEvent(TenantOwned, Base):
     # What a handling entry (assignment, department, priority, service) changed, as it was named then:
     # {"from": ..., "to": ...}; None for the other kinds.
     detail: Mapped[dict[str, Any] | None] = mapped_column(JsonB, nullable=True)
+
+
+class CaseFeedback(TenantOwned, Base):
+    """A citizen's answer to "Was your request resolved?" after a closing (backend/cases/feedback.py)."""
+
+    __tablename__ = "case_feedback"
+    __table_args__ = (UniqueConstraint("case_id", "round", name="uq_case_feedback_round"),)
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_file.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    resolved: Mapped[bool]
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    # The status the answer was about ("completed" | "rejected"), and whether it reopened the case.
+    about_status: Mapped[str] = mapped_column(String(32))
+    reopened: Mapped[bool] = mapped_column(default=False)
 
 
 class Attachment(TenantOwned, Base):

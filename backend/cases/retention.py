@@ -20,8 +20,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.cases.feedback import CaseFeedback
-from backend.cases.models import Attachment, Case, CaseEvent
+from backend.cases.models import Attachment, Case, CaseEvent, CaseFeedback
 from backend.cases.workflow import OPEN_STATUSES
 from backend.catalogue.models import FormVersion
 from backend.catalogue.services import CatalogueService

@@ -17,7 +17,7 @@ from sqlalchemy.orm import load_only, make_transient_to_detached
 
 from backend.cases import deadlines, search, workflow
 from backend.cases.events import CaseSubmitted, CaseUpdated
-from backend.cases.models import Attachment, Case, CaseEvent, ReferenceCounter
+from backend.cases.models import Attachment, Case, CaseEvent, CaseFeedback, ReferenceCounter
 from backend.cases.scope import EVERY_CASE, CaseScope
 from backend.cases.uploads import CleanFile
 from backend.catalogue.models import FormVersion, Service
@@ -129,7 +129,12 @@ SUBMIT_ONE_STATEMENT_WITH_FILES = text(_SUBMIT_SQL.format(files=_SUBMIT_FILES_SQ
 
 
 def _case_page(which: ColumnElement[bool], *, public: bool) -> Select[Any]:
-    """A case with its service and its timeline (one row per event), built once: see core.db.reusable."""
+    """A case with its service and its timeline (one row per event), built once: see core.db.reusable.
+
+    The citizen's page also reads the citizen's feedback answers (none, or one per closing; see cases.feedback)
+    in the same statement, as a fourth entity: a row per event and answer. On PostgreSQL a statement of its own
+    cost a closed case's page about a sixth of its time, and a closed case's page is the one a citizen opens
+    from the notification that it was closed."""
     timeline = CaseEvent.case_id == Case.id
     if public:
         timeline &= CaseEvent.public.is_(True)
@@ -145,6 +150,11 @@ def _case_page(which: ColumnElement[bool], *, public: bool) -> Select[Any]:
         # The citizen's page shows the service's name (and its wording of the statuses) only: its other texts
         # are not read (and decoded) for every row; touching one raises instead of loading it quietly.
         statement = statement.options(load_only(Service.slug, Service.name, Service.workflow, raiseload=True))
+        statement = (
+            statement.add_columns(CaseFeedback)
+            .outerjoin(CaseFeedback, CaseFeedback.case_id == Case.id)
+            .order_by(CaseFeedback.round)
+        )
     return reusable(statement)
 
 
@@ -175,6 +185,8 @@ class CaseView:
     events: list[CaseEvent]
     attachments: dict[str, Attachment] = field(default_factory=dict)
     event_files: dict[uuid.UUID, list[Attachment]] = field(default_factory=dict)  # files sent with a message
+    # The citizen's feedback answers, by round: read with the citizen's page; None where a page does not read them.
+    feedback: list[CaseFeedback] | None = None
 
     @functools.cached_property
     def flow(self) -> workflow.Workflow:
@@ -457,7 +469,9 @@ class CaseService:
             raise NotFound()
         if not self.scope.allows(case.department_id):
             raise NotFound()
-        events = [row[2] for row in rows if row[2] is not None]
+        # A row per event (and, on the citizen's page, per feedback answer: each event comes once per answer).
+        events = list(dict.fromkeys(row[2] for row in rows if row[2] is not None))
+        feedback = list(dict.fromkeys(row[3] for row in rows if row[3] is not None)) if len(rows[0]) > 3 else None
         definition = await CatalogueService(self.session, self.tenant).definition_of(case.form_version_id)
         answers = case.answers or {}
         attachments: dict[str, Attachment] = {}
@@ -484,6 +498,7 @@ class CaseService:
             events=events,
             attachments=attachments,
             event_files=event_files,
+            feedback=feedback,
         )
 
     async def attachment(

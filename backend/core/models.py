@@ -21,8 +21,7 @@ from backend.accounts.models import (
 )
 from backend.accounts.resets import PasswordReset
 from backend.audit.models import AuditEntry
-from backend.cases.feedback import CaseFeedback
-from backend.cases.models import Attachment, Case, CaseEvent, ReferenceCounter
+from backend.cases.models import Attachment, Case, CaseEvent, CaseFeedback, ReferenceCounter
 from backend.cases.tally import case_tally
 from backend.catalogue.models import FormVersion, Service
 from backend.core.db import metadata

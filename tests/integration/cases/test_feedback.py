@@ -7,10 +7,10 @@ import re
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
+from sqlalchemy.engine import Engine
 
-from backend.cases.feedback import CaseFeedback
-from backend.cases.models import Case, CaseEvent
+from backend.cases.models import Case, CaseEvent, CaseFeedback
 from backend.core.db import alchemy_config, unscoped_session
 from backend.core.i18n import LANGUAGE_COOKIE
 from backend.settings import Settings
@@ -203,6 +203,30 @@ async def test_a_case_reopens_only_once_but_takes_a_second_answer(
     assert await feedback_rows(settings, tenant) == 2
     assert (await answer(client, tracking, resolved="no")).status_code == 409
     assert await feedback_rows(settings, tenant) == 2
+
+
+async def test_a_closed_case_page_reads_the_answers_with_the_case_in_one_statement(
+    client: Client, person: Person, tenant: TenantFixture
+) -> None:
+    """The page a citizen opens from the notification that the case was closed: its feedback answers come with the
+    case and its timeline, not from a statement of their own (a round trip more for every such page)."""
+    tracking = await submit_case(client, tenant, photo=False)
+    await clerk_closes(person, tenant)
+    assert (await answer(client, tracking, resolved="yes", rating="5")).status_code == 303
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        page = await client.get(tracking)
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    assert "You told us that your request was resolved." in page.text
+    reading_answers = [s for s in statements if "case_feedback" in s]
+    assert len(reading_answers) == 1, reading_answers
+    assert "case_event" in reading_answers[0] and "case_file" in reading_answers[0]
 
 
 async def test_bad_feedback_answers_get_a_clear_400(client: Client, person: Person, tenant: TenantFixture) -> None:

@@ -9,8 +9,7 @@ import re
 
 from sqlalchemy import select, update
 
-from backend.cases.feedback import CaseFeedback
-from backend.cases.models import Attachment, Case, CaseEvent
+from backend.cases.models import Attachment, Case, CaseEvent, CaseFeedback
 from backend.cases.retention import anonymise_expired
 from backend.core.db import alchemy_config, unscoped_session
 from backend.core.storage import LocalStorage

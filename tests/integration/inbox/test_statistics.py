@@ -14,8 +14,7 @@ from litestar import Litestar
 from sqlalchemy import select
 
 from backend.accounts.services import AccountService
-from backend.cases.feedback import CaseFeedback
-from backend.cases.models import Case, CaseEvent
+from backend.cases.models import Case, CaseEvent, CaseFeedback
 from backend.cases.search import fold
 from backend.cases.services import CaseService
 from backend.catalogue.models import Service
