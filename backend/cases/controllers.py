@@ -174,20 +174,16 @@ class CitizenCaseController(Controller):
         key = data.get("idempotency_key")
         if not (isinstance(key, str) and valid_idempotency_key(key)):
             return await self._submit(slug, request, catalogue, cases)
-        # Duplicates of one submission take turns and reuse the first answer (see cases.singleflight).
+        # Duplicates of one submission take turns and reuse the first answer (see cases.singleflight). A retry
+        # that reaches another process is told by the unique key when its case is written (CaseService.submit):
+        # no lookup beforehand, which every first attempt would pay for.
         async with submissions_of(request.app).turn((cases.tenant.id, key)) as flight:
             if flight.outcome is None:
                 await cases.begin_submission()
-                existing = await cases.find_by_idempotency_key(key)  # a retry: one cheap lookup, no work
-                if existing is not None:
-                    # Queues the receipt should the first attempt have ended between case and receipt.
-                    await cases.announce_submitted(existing)
-                    flight.outcome = f"/r/{existing.tracking_token}?new=1"
-                else:
-                    answer = await self._submit(slug, request, catalogue, cases, began=True)
-                    if isinstance(answer, Redirect):
-                        flight.outcome = answer.url
-                    return answer
+                answer = await self._submit(slug, request, catalogue, cases, began=True)
+                if isinstance(answer, Redirect):
+                    flight.outcome = answer.url
+                return answer
             return Redirect(path=flight.outcome, status_code=303)
 
     async def _submit(
@@ -206,6 +202,8 @@ class CitizenCaseController(Controller):
             # A retry after a lost answer can fail here (its files now belong to the case): the key says so.
             existing = await cases.find_by_idempotency_key(state.key)
             if existing is not None:
+                # Queues the receipt should the first attempt have ended between case and receipt.
+                await cases.announce_submitted(existing)
                 return Redirect(path=f"/r/{existing.tracking_token}?new=1", status_code=303)
             return Template("form.html", context=state.context())
         # A double tap or a retry with answers that are still valid ends at the first case (see submit).
