@@ -132,9 +132,8 @@ def _case_page(which: ColumnElement[bool], *, public: bool) -> Select[Any]:
     """A case with its service and its timeline (one row per event), built once: see core.db.reusable.
 
     The citizen's page also reads the citizen's feedback answers (none, or one per closing; see cases.feedback)
-    in the same statement, as a fourth entity: a row per event and answer. On PostgreSQL a statement of its own
-    cost a closed case's page about a sixth of its time, and a closed case's page is the one a citizen opens
-    from the notification that it was closed."""
+    in the same statement, as a fourth entity: a row per event and answer. A statement of their own would be a
+    round trip more for a closed case's page, the page a citizen opens from the notification that it was closed."""
     timeline = CaseEvent.case_id == Case.id
     if public:
         timeline &= CaseEvent.public.is_(True)
