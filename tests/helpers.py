@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from tests.conftest import csrf_token
 from tests.factories import TenantFixture, jpeg_bytes
@@ -101,3 +105,18 @@ async def staff_post(client: Client, page_path: str, action: str, data: dict[str
     return await client.post(
         action, data={"_csrf_token": csrf_token(page.text), **data}, follow_redirects=False
     )
+
+
+@contextmanager
+def statements_run() -> Iterator[list[str]]:
+    """The SQL of every statement this process sends to a database inside the block (for round-trip tests)."""
+    seen: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)

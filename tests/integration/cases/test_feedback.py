@@ -7,8 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, select, update
 
 from backend.cases.models import Case, CaseEvent, CaseFeedback
 from backend.core.db import alchemy_config, unscoped_session
@@ -17,7 +16,7 @@ from backend.settings import Settings
 from backend.tenants.models import Tenant
 from tests.conftest import Person
 from tests.factories import TenantFixture
-from tests.helpers import Client, login, staff_post, submit_case
+from tests.helpers import Client, login, staff_post, statements_run, submit_case
 from tests.integration.inbox.town import make_town
 
 META_CSRF = re.compile(r'name="csrf-token" content="([^"]+)"|name="_csrf_token" value="([^"]+)"')
@@ -213,16 +212,8 @@ async def test_a_closed_case_page_reads_the_answers_with_the_case_in_one_stateme
     tracking = await submit_case(client, tenant, photo=False)
     await clerk_closes(person, tenant)
     assert (await answer(client, tracking, resolved="yes", rating="5")).status_code == 303
-    statements: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(Engine, "before_cursor_execute", seen)
-    try:
+    with statements_run() as statements:
         page = await client.get(tracking)
-    finally:
-        event.remove(Engine, "before_cursor_execute", seen)
     assert "You told us that your request was resolved." in page.text
     reading_answers = [s for s in statements if "case_feedback" in s]
     assert len(reading_answers) == 1, reading_answers

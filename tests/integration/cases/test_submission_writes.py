@@ -6,12 +6,10 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
-from sqlalchemy import event, func, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, select, update
 
 from backend.cases.models import Case, ReferenceCounter
 from backend.catalogue.models import Service
@@ -26,7 +24,7 @@ from backend.core.db import (
 from backend.settings import Settings
 from tests.conftest import Person
 from tests.factories import TenantFixture
-from tests.helpers import VALID_ANSWERS, Client, post_form, submit_case, submit_from_review
+from tests.helpers import VALID_ANSWERS, Client, post_form, statements_run, submit_case, submit_from_review
 
 
 @pytest.fixture
@@ -62,16 +60,8 @@ async def test_a_first_submission_is_written_without_looking_up_its_key_first(
     is written, and a retry is still answered with the first case."""
     key = "first-attempt-key-0123456789"
     review = await post_form(client, tenant, VALID_ANSWERS, key=key)
-    statements: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(Engine, "before_cursor_execute", seen)
-    try:
+    with statements_run() as statements:
         first = await submit_from_review(client, tenant, review.text)
-    finally:
-        event.remove(Engine, "before_cursor_execute", seen)
     assert first.status_code == 303 and first.headers["location"].startswith("/r/")
     lookups = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "idempotency_key =" in s]
     assert lookups == []

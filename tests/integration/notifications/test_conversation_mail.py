@@ -18,7 +18,7 @@ from backend.notifications.delivery import Deliverer
 from backend.notifications.models import OutboxMessage
 from backend.settings import Settings
 from tests.conftest import Person
-from tests.factories import TenantFixture
+from tests.factories import REPORT_FORM, TenantFixture, jpeg_bytes, make_tenant
 from tests.helpers import VALID_ANSWERS, Client, post_form, submit_from_review
 from tests.helpers import submit_case as submit_with_receipt
 from tests.integration.notifications.conftest import FAST, outbox
@@ -145,4 +145,28 @@ async def test_a_retry_after_the_receipt_was_lost_queues_it_once(
     for _ in range(2):
         assert (await submit_from_review(client, tenant, review.text)).status_code == 303
     receipts = [r for r in await outbox(settings, tenant_id=tenant.id) if r.payload.get("kind") == "receipt"]
+    assert len(receipts) == 1
+
+
+async def test_a_retry_whose_photo_now_belongs_to_the_case_still_queues_the_lost_receipt(
+    person: Person, settings: Settings
+) -> None:
+    """A required photo moved to the case with the first attempt, so the retry's answers no longer validate: the
+    key finds the case, the device is sent to it, and the receipt a crash lost is queued, once."""
+    form = {"fields": [{**f, "required": True} if f["type"] == "file" else f for f in REPORT_FORM["fields"]]}
+    town = await make_tenant(settings, form=form)
+    async with person(town.host) as phone:
+        review = await post_form(
+            phone, town, VALID_ANSWERS, key="photo-retry-key-0123456789", files=[("lamp.jpg", jpeg_bytes())]
+        )
+        first = await submit_from_review(phone, town, review.text)
+        assert first.status_code == 303
+        db = alchemy_config(settings)
+        async with unscoped_session(db) as session:
+            await session.execute(delete(OutboxMessage).where(OutboxMessage.tenant_id == town.id))
+        await db.get_engine().dispose()
+        for _ in range(2):
+            again = await submit_from_review(phone, town, review.text)
+            assert again.status_code == 303 and again.headers["location"] == first.headers["location"]
+    receipts = [r for r in await outbox(settings, tenant_id=town.id) if r.payload.get("kind") == "receipt"]
     assert len(receipts) == 1
