@@ -14,6 +14,9 @@ other, each with a warm-up and a measured run at fixed concurrency:
                                              page's kind (bench/reference_app.py: one query, a template of
                                              its size, CSRF, gzip), likewise in a process of its own
     health     GET  /health                  the app's own health check: a plain-text answer, no database
+    stack      GET  /_bench/stack            the tracking page's bytes, rendered once before the load and
+                                             served as they are through all of the app's middleware (a
+                                             route bench/serve_app.py adds): the app's stack alone
     home       GET  /                        a municipality's home page (Host musterstadt.localhost)
     form       GET  /s/schlagloch/form       the form page of a service (pothole report), as on a first visit
     tracking   GET  /r/<token>               the tracking page of an existing demo case
@@ -60,7 +63,7 @@ ROOT = BENCH_DIR.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.serve_app import bench_settings  # noqa: E402
+from bench.serve_app import STACK_PAGE, STACK_PATH, bench_settings  # noqa: E402
 
 TENANT = "musterstadt"
 TENANT_HOST = "musterstadt.localhost"
@@ -70,7 +73,7 @@ KEY_PLACEHOLDER = "@KEY@"
 DATABASES = ("postgresql", "sqlite")
 DATABASE_LABELS = {"postgresql": "PostgreSQL", "sqlite": "SQLite (embedded)"}
 CEILING = "hello"  # the endpoint whose requests/s are 100 %
-ENDPOINTS = ("hello", "reference", "health", "home", "form", "tracking", "submit")
+ENDPOINTS = ("hello", "reference", "health", "stack", "home", "form", "tracking", "submit")
 REFERENCE = "reference"  # measured on a server of its own, like the ceiling
 TARGETS = {  # % of the ceiling, per database
     "postgresql": {"tracking": 15.0, "submit": 10.0},
@@ -628,8 +631,7 @@ def print_table(results: list[Result], database: str) -> None:
     print("   host CPU: % of all cores busy - server, database, load generator and whatever else runs)")
     if not ceiling:
         print("  (the hello-world ceiling was not measured: no shares and no targets)")
-        return
-    lines = target_lines(results, database) + reference_lines(results)
+    lines = (target_lines(results, database) if ceiling else []) + reference_lines(results)
     if lines:
         print()
         for line in lines:
@@ -637,15 +639,32 @@ def print_table(results: list[Result], database: str) -> None:
 
 
 def reference_lines(results: list[Result]) -> list[str]:
-    """The tracking page against the minimal page of its kind (the stack's practical limit), when both ran."""
+    """The tracking page against the minimal page of its kind (the stack's practical limit) and against its own
+    bytes served pre-rendered (the app's stack alone), when they ran."""
     by_name = {r.endpoint.name: r for r in results}
-    reference, tracking = by_name.get(REFERENCE), by_name.get("tracking")
-    if reference is None or tracking is None or not reference.rps:
-        return []
-    line = f"the tracking page serves {100 * tracking.rps / reference.rps:.0f} % of the minimal page's requests/s"
-    if reference.cpu_ms_per_request and tracking.cpu_ms_per_request:
-        line += f" ({tracking.cpu_ms_per_request / reference.cpu_ms_per_request:.1f} times its CPU per request)"
-    return [line]
+    reference, stack, tracking = by_name.get(REFERENCE), by_name.get("stack"), by_name.get("tracking")
+    lines = []
+    if reference is not None and tracking is not None and reference.rps:
+        line = f"the tracking page serves {100 * tracking.rps / reference.rps:.0f} % of the minimal page's requests/s"
+        if reference.cpu_ms_per_request and tracking.cpu_ms_per_request:
+            line += f" ({tracking.cpu_ms_per_request / reference.cpu_ms_per_request:.1f} times its CPU per request)"
+        lines.append(line)
+    if stack is not None and tracking is not None and stack.cpu_ms_per_request and tracking.cpu_ms_per_request:
+        own = tracking.cpu_ms_per_request - stack.cpu_ms_per_request
+        lines.append(
+            f"of the tracking page's {tracking.cpu_ms_per_request:.2f} CPU ms per request, the app's stack takes "
+            f"{stack.cpu_ms_per_request:.2f} (its bytes pre-rendered), its own work (session, read, template) "
+            f"{own:.2f}"
+        )
+    return lines
+
+
+def keep_tracking_page(port: int, token: str, data_dir: Path) -> None:
+    """The tracking page's bytes as the app renders them, for the pre-rendered route (serve_app.stack_route)."""
+    status, _headers, content = fetch(port, "GET", f"/r/{token}", TENANT_HOST)
+    if status != 200:
+        raise SystemExit(f"GET /r/<token> answered {status} (expected 200)")
+    (data_dir / STACK_PAGE).write_bytes(content)
 
 
 def endpoints_for(port: int, args: argparse.Namespace, wanted: set[str], token: str) -> list[Endpoint]:
@@ -653,6 +672,7 @@ def endpoints_for(port: int, args: argparse.Namespace, wanted: set[str], token: 
     common = {"Accept-Encoding": "gzip"} if args.gzip else {}
     endpoints = [
         Endpoint("health", "GET", "/health", None, 200, dict(common), label="GET /health (app health check)"),
+        Endpoint("stack", "GET", STACK_PATH, TENANT_HOST, 200, dict(common), label="GET /_bench/stack (pre-rendered)"),
         Endpoint("home", "GET", "/", TENANT_HOST, 200, dict(common), label=f"GET / ({TENANT})"),
         Endpoint("form", "GET", f"/s/{SERVICE}/form", TENANT_HOST, 200, dict(common), label=f"GET /s/{SERVICE}/form"),
         Endpoint("tracking", "GET", f"/r/{token}", TENANT_HOST, 200, dict(common), label="GET /r/<token>"),
@@ -737,6 +757,8 @@ def run_table(
     cases_before = count_cases(database_url) if "submit" in app_wanted else 0
     if app_wanted:
         with serving(database_url, data_dir, args, tmp / f"server-{database}-{kind}.log", kind) as server:
+            if "stack" in app_wanted:
+                keep_tracking_page(server.port, token, data_dir)
             endpoints = endpoints_for(server.port, args, app_wanted, token)
             for ep in endpoints:
                 check_endpoint(server.port, ep)

@@ -8,7 +8,8 @@ The settings are built like `rathaus demo` builds them (development mode, base d
 but from the arguments only: RATHAUS_* variables of the calling shell are ignored so that a run is reproducible.
 `--hello` serves bench/hello_app.py instead (a plain Litestar hello-world, the benchmark's ceiling) with
 exactly the same server and options. `--reference` serves bench/reference_app.py (a minimal page of the tracking
-page's kind: one query, a template of its size, CSRF and gzip; the practical limit) on the given database.
+page's kind: one query, a template of its size, CSRF and gzip; the practical limit) on the given database. The
+app gets one route more, `GET /_bench/stack` (see `stack_route`).
 uvicorn runs as `rathaus serve` runs it (backend/core/server.py: h11 with bounded request heads and a head
 timeout; uvloop when installed). granian runs embedded in this process (its HTTP handling on one runtime thread
 of its own, the app on a uvloop event loop), so that the CPU time of one process compares with uvicorn's.
@@ -46,6 +47,30 @@ def bench_settings(database_url: str, data_dir: Path, gzip_level: int | None = N
         log_level="WARNING",
         **chosen,
     )
+
+
+STACK_PATH = "/_bench/stack"
+STACK_PAGE = "stack-page.html"  # in the data folder, written by http_bench.py before it loads the route
+
+
+def stack_route(data_dir: Path):  # type: ignore[no-untyped-def]
+    """``GET /_bench/stack``: the tracking page's bytes, rendered once beforehand by the app itself and kept.
+
+    It passes everything the app puts around a page (tenancy, CSRF and its cookie, security headers, metrics,
+    the page's ETag, gzip) but reads nothing and renders nothing: what it costs is the app's stack alone, and
+    the tracking page's cost above it is its own work (its database session and read, its template).
+    """
+    from litestar import Response, get
+
+    kept: list[bytes] = []
+
+    @get(STACK_PATH, include_in_schema=False, signature_namespace={"Response": Response})
+    async def stack() -> Response[bytes]:
+        if not kept:
+            kept.append((data_dir / STACK_PAGE).read_bytes())
+        return Response(kept[0], media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache, private"})
+
+    return stack
 
 
 def serve_granian(app: object, port: int) -> None:
@@ -106,6 +131,7 @@ def main(argv: list[str]) -> None:
 
     database_url, data_dir, port = argv[0], Path(argv[1]), int(argv[2])
     app = create_app(bench_settings(database_url, data_dir, gzip_level))
+    app.register(stack_route(data_dir))
     serve(app, port, argv[3] if len(argv) == 4 else "uvicorn")
 
 
